@@ -1,0 +1,148 @@
+//! One walk over real HTTP: `cargo lambda watch` builds and serves the auth function, with the
+//! API Gateway paths from the workspace's watch router.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use hound::testing::TestDb;
+use serde_json::{Value, json};
+
+use crate::PASSWORD;
+
+struct Watch {
+    child: tokio::process::Child,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // cargo lambda watch runs the function as a child: end the whole process group.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
+    let db = TestDb::new().await;
+    let port = free_port();
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let log = std::fs::File::create(std::env::temp_dir().join(format!("hound-watch-{port}.log")))
+        .unwrap();
+    let child = tokio::process::Command::new("cargo")
+        .args([
+            "lambda",
+            "watch",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ])
+        .current_dir(workspace)
+        .env("DATABASE_URL", &db.url)
+        .env("JWT_KEYS", hound::auth::JwtKeys::generate_json("http"))
+        .env("LOG_FORMAT", "json")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .expect("cargo lambda is installed (make test installs it)");
+    let _watch = Watch { child };
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .unwrap();
+
+    // The first request builds the function; wait for the server to accept connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        if http.get(format!("{base}/v1/auth/me")).send().await.is_ok() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cargo lambda watch did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
+    let signup = post(
+        "/v1/auth/listener/signup",
+        json!({"email": "ada@example.com", "password": PASSWORD, "display_name": "Ada"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signup.status(), 201);
+    assert!(signup.headers().contains_key("x-request-id"));
+
+    let login: Value = post(
+        "/v1/auth/listener/login",
+        json!({"email": "ada@example.com", "password": PASSWORD}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let access = login["session"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh_token = login["session"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let me = http
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["user"]["email"],
+        "ada@example.com"
+    );
+
+    let refreshed = post("/v1/auth/refresh", json!({"refresh_token": refresh_token}))
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let access = refreshed.json::<Value>().await.unwrap()["session"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let logout = http
+        .post(format!("{base}/v1/auth/logout"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let after = http
+        .get(format!("{base}/v1/auth/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 401);
+    assert_eq!(
+        after.json::<Value>().await.unwrap()["error"]["code"],
+        "unauthorized"
+    );
+}

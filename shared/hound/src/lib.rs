@@ -1,0 +1,15 @@
+//! Hound's domain crate: configuration, the database, the API error shape, HTTP plumbing and
+//! the business rules, split by area. Functions under `functions/` are thin shells around it.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod profiles;
+pub mod telemetry;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::ApiError;
