@@ -127,6 +127,35 @@ async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
         .unwrap()
         .to_owned();
 
+    // The sample event through the Lambda invoke API, as `cargo lambda invoke` sends it.
+    let invoked = tokio::process::Command::new("cargo")
+        .args([
+            "lambda",
+            "invoke",
+            "auth",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ])
+        .args([
+            "--data-file",
+            "events/auth-artist-signup.json",
+            "--output-format",
+            "json",
+        ])
+        .current_dir(workspace)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        invoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&invoked.stderr)
+    );
+    let invoked: Value = serde_json::from_slice(&invoked.stdout).unwrap();
+    assert_eq!(invoked["statusCode"], 201, "{invoked}");
+
     let logout = http
         .post(format!("{base}/v1/auth/logout"))
         .bearer_auth(&access)
