@@ -15,10 +15,11 @@ struct Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // cargo lambda watch runs the function as a child: end the whole process group.
+        // cargo lambda watch runs the function as a child and shuts down gracefully (slowly) on
+        // SIGTERM: end the whole process group at once.
         if let Some(pid) = self.child.id() {
             let _ = std::process::Command::new("kill")
-                .args(["-TERM", &format!("-{pid}")])
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
                 .status();
         }
     }
