@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::auth::AuthError;
+use crate::catalog::StudioError;
 use crate::db::DbError;
 
 /// An error answer. Build it with the constructors; the body is rendered in one place.
@@ -190,6 +191,29 @@ impl From<AuthError> for ApiError {
                 tracing::error!(error = ?cause, "auth internal error");
                 Self::internal()
             }
+        }
+    }
+}
+
+impl From<StudioError> for ApiError {
+    fn from(err: StudioError) -> Self {
+        match err {
+            StudioError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
+            StudioError::NotFound => Self::not_found(),
+            StudioError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            StudioError::NotReady(problems) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "release_not_ready",
+                "The release is not ready to submit; see details.problems.",
+            )
+            .with_detail("problems", problems),
+            StudioError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "dependency unavailable");
+                Self::unavailable()
+            }
+            StudioError::Db(db) => db.into(),
         }
     }
 }

@@ -2,12 +2,15 @@
 //! the business rules, split by area. Functions under `functions/` are thin shells around it.
 
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod profiles;
+pub mod storage;
 pub mod telemetry;
+pub mod uploads;
 
 #[cfg(feature = "testing")]
 pub mod testing;

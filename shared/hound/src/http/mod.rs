@@ -3,6 +3,7 @@
 
 mod caller;
 mod json;
+mod path;
 
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use lambda_http::request::RequestContext;
 use tracing::Instrument as _;
 
 pub use json::{JsonBody, MAX_BODY_BYTES, OptionalJsonBody};
+pub use path::{PathId, PathIds};
 
 use crate::error::ApiError;
 

@@ -1,0 +1,201 @@
+//! S3 and SQS through the AWS SDK. In AWS the SDK finds region and credentials itself; locally
+//! `AWS_ENDPOINT_URL` points both at moto (path-style addressing, as moto needs).
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::{ProvideErrorMetadata as _, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::config::required_var;
+
+/// Presigned upload and stream URLs live 15 minutes.
+pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// A dependency (S3 or SQS) failed or could not be reached: the request may be retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{service} unavailable: {message}")]
+pub struct Unavailable {
+    pub service: &'static str,
+    pub message: String,
+}
+
+/// The buckets Hound keeps objects in.
+#[derive(Clone)]
+pub struct Storage {
+    s3: aws_sdk_s3::Client,
+    pub masters_bucket: String,
+    pub covers_bucket: String,
+    pub streams_bucket: String,
+}
+
+/// The work queue the transcoder consumes.
+#[derive(Clone)]
+pub struct Queue {
+    sqs: aws_sdk_sqs::Client,
+    pub transcode_queue_url: String,
+}
+
+/// What a client needs to PUT a file straight to S3.
+#[derive(Debug, Serialize)]
+pub struct PresignedUpload {
+    pub method: &'static str,
+    pub url: String,
+    /// Headers the client must send verbatim: they are part of the signature.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// What S3 says about a stored object.
+#[derive(Debug)]
+pub struct ObjectInfo {
+    pub size_bytes: i64,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+}
+
+/// Shared SDK configuration, loaded once per cold start.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    // An endpoint override means moto (or another S3 emulator): those want path-style URLs.
+    let path_style = config.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
+            .build(),
+    )
+}
+
+impl Storage {
+    /// `MASTERS_BUCKET`, `COVERS_BUCKET`, `STREAMS_BUCKET`.
+    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self::new(
+            config,
+            required_var("MASTERS_BUCKET")?,
+            required_var("COVERS_BUCKET")?,
+            required_var("STREAMS_BUCKET")?,
+        ))
+    }
+
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        masters_bucket: String,
+        covers_bucket: String,
+        streams_bucket: String,
+    ) -> Self {
+        Self {
+            s3: s3_client(config),
+            masters_bucket,
+            covers_bucket,
+            streams_bucket,
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    /// A PUT URL with the content type and length bound into the signature.
+    pub async fn presign_put(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: &str,
+        size_bytes: i64,
+    ) -> Result<PresignedUpload, Unavailable> {
+        let presigning = PresigningConfig::expires_in(URL_TTL).map_err(|e| unavailable("s3", e))?;
+        let request = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(size_bytes)
+            .presigned(presigning)
+            .await
+            .map_err(|e| unavailable("s3", e))?;
+        let mut headers = serde_json::Map::new();
+        headers.insert("content-type".into(), content_type.into());
+        headers.insert("content-length".into(), size_bytes.to_string().into());
+        Ok(PresignedUpload {
+            method: "PUT",
+            url: request.uri().to_owned(),
+            headers,
+            expires_at: OffsetDateTime::now_utc() + URL_TTL,
+        })
+    }
+
+    /// A GET URL for a stored object, valid [`URL_TTL`].
+    pub async fn presign_get(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
+        let presigning = PresigningConfig::expires_in(URL_TTL).map_err(|e| unavailable("s3", e))?;
+        let request = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(|e| unavailable("s3", e))?;
+        Ok(request.uri().to_owned())
+    }
+
+    /// HEAD an object: `None` when it does not exist.
+    pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, Unavailable> {
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(head) => Ok(Some(ObjectInfo {
+                size_bytes: head.content_length().unwrap_or_default(),
+                content_type: head.content_type().map(str::to_owned),
+                etag: head.e_tag().map(str::to_owned),
+            })),
+            Err(SdkError::ServiceError(e)) if e.err().is_not_found() => Ok(None),
+            Err(e) if e.code() == Some("NotFound") || e.code() == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(unavailable("s3", e)),
+        }
+    }
+}
+
+impl Queue {
+    /// `TRANSCODE_QUEUE_URL`.
+    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+        Ok(Self::new(config, required_var("TRANSCODE_QUEUE_URL")?))
+    }
+
+    pub fn new(config: &aws_config::SdkConfig, transcode_queue_url: String) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(config),
+            transcode_queue_url,
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
+    }
+
+    /// Put a JSON message on the transcode queue.
+    pub async fn send_transcode(&self, body: &serde_json::Value) -> Result<(), Unavailable> {
+        self.sqs
+            .send_message()
+            .queue_url(&self.transcode_queue_url)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| unavailable("sqs", e))?;
+        Ok(())
+    }
+}
+
+fn unavailable(service: &'static str, err: impl std::error::Error) -> Unavailable {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    Unavailable { service, message }
+}
