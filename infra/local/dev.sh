@@ -20,6 +20,9 @@ log "migrating and seeding $(pg_hostport "$DATABASE_URL")"
 cargo run -q -p hound-cli -- migrate
 cargo run -q -p hound-cli -- seed
 
+# Buckets and queues on moto, named as in the README; exports MASTERS_BUCKET & co.
+eval "$(cargo run -q -p hound-cli -- local-aws)"
+
 # One signing keyset per checkout, kept across runs so tokens survive a restart.
 if [ ! -s "$DEV_DIR/jwt_keys.json" ]; then
     cargo run -q -p hound-cli -- jwt-keygen --kid dev-1 >"$DEV_DIR/jwt_keys.json"

@@ -20,6 +20,9 @@ enum Command {
     Migrate,
     /// Create the demo accounts (idempotent) so a fresh `make dev` has someone to log in as.
     Seed,
+    /// Create the local buckets and queues on the S3/SQS endpoint in AWS_ENDPOINT_URL (moto) if
+    /// missing, and print the matching `export` lines for the functions' environment.
+    LocalAws,
     /// Print a fresh JWT keyset (the JSON value of JWT_KEYS) with one random key.
     JwtKeygen {
         /// The key id to give the new key.
@@ -55,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed => seed().await?,
         Command::JwtKeygen { kid } => println!("{}", JwtKeys::generate_json(&kid)),
+        Command::LocalAws => local_aws().await?,
     }
     Ok(())
 }
@@ -73,5 +77,82 @@ async fn seed() -> anyhow::Result<()> {
             Err(e) => return Err(anyhow::anyhow!("seeding {email}: {e}")),
         }
     }
+    Ok(())
+}
+
+/// Local resources, named as `make dev` and the README expect.
+const LOCAL_BUCKETS: &[(&str, &str)] = &[
+    ("MASTERS_BUCKET", "hound-masters"),
+    ("COVERS_BUCKET", "hound-covers"),
+    ("STREAMS_BUCKET", "hound-streams"),
+];
+
+async fn local_aws() -> anyhow::Result<()> {
+    let endpoint = hound::config::required_var("AWS_ENDPOINT_URL")
+        .context("local-aws only talks to a local emulator")?;
+    let config = hound::storage::aws_config().await;
+    let storage =
+        hound::storage::Storage::new(&config, String::new(), String::new(), String::new());
+    for (var, bucket) in LOCAL_BUCKETS {
+        if storage
+            .client()
+            .head_bucket()
+            .bucket(*bucket)
+            .send()
+            .await
+            .is_err()
+        {
+            storage
+                .client()
+                .create_bucket()
+                .bucket(*bucket)
+                .send()
+                .await
+                .with_context(|| format!("creating bucket {bucket} at {endpoint}"))?;
+        }
+        println!("export {var}={bucket}");
+    }
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name("hound-transcode-dlq")
+        .send()
+        .await
+        .context("creating the dead-letter queue")?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .context("reading the dead-letter queue's ARN")?
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .unwrap_or_default();
+    // As in the SAM template: a message that fails three receives moves to the DLQ.
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}"#);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("hound-transcode")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            redrive,
+        )
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "900",
+        )
+        .send()
+        .await
+        .context("creating the transcode queue")?
+        .queue_url
+        .unwrap_or_default();
+    println!("export TRANSCODE_QUEUE_URL={queue_url}");
+    println!("export TRANSCODE_DLQ_URL={dlq_url}");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The studio function, driven in-process through API Gateway v2 events, against a private
 //! Postgres database and private moto buckets and queue per test.
 
+mod events;
 mod lifecycle;
 mod releases;
 mod uploads;
