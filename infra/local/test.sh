@@ -23,8 +23,9 @@ ensure_moto
 [ -n "$PG_FROM_ENV" ] || export DATABASE_URL="$PG_SERVER/postgres"
 unset JWT_KEYS
 
-# The over-HTTP tests run functions under `cargo lambda watch`; build them first.
-cargo build -q --workspace --bins
+# The over-HTTP tests run functions under `cargo lambda watch` (`cargo run --bin NAME`); build
+# them the same way first, so the test does not wait for a build with other features.
+cargo build -q -p auth -p studio
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --no-fail-fast
 else
