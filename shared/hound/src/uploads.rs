@@ -6,7 +6,7 @@ use postgres_types::{FromSql, ToSql};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::catalog::{ArtistId, ReleaseStatus, StudioError, lock_release};
+use crate::catalog::{ArtistId, ReleaseStatus, StudioError, lock_draft};
 use crate::error::FieldErrors;
 use crate::storage::{PresignedUpload, Queue, Storage};
 
@@ -174,10 +174,7 @@ pub async fn create_intent(
     let (content_type, filename) = check_intent(kind, &intent)?;
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let release = lock_release(&tx, artist, release_id).await?;
-    if release.get::<_, ReleaseStatus>("status") != ReleaseStatus::Draft {
-        return Err(StudioError::locked());
-    }
+    lock_draft(&tx, artist, release_id, StudioError::locked()).await?;
     let track_id = match kind {
         AssetKind::Master => {
             let id = intent.track_id.unwrap_or_default();

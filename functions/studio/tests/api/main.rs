@@ -53,6 +53,12 @@ impl App {
         session.access_token
     }
 
+    /// A single count from the test database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let client = self.db.pool.get().await.unwrap();
+        client.query_one(sql, &[]).await.unwrap().get(0)
+    }
+
     pub async fn call(&self, call: Call, token: &str) -> TestResponse {
         call.bearer(token).send(&self.router).await
     }

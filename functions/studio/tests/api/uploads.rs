@@ -106,16 +106,7 @@ async fn refused_types_and_sizes_get_400_and_no_url() {
     assert_error(&r, 400, "invalid_request");
     let r = app.call(Call::post(&cover).json(&json!({"filename": "c.jpg", "content_type": "image/jpeg", "size_bytes": 21 * 1024 * 1024})), &artist).await;
     assert_error(&r, 400, "invalid_request");
-    let count: i64 = app
-        .db
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SELECT count(*) FROM assets", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let count = app.count("SELECT count(*) FROM assets").await;
     assert_eq!(count, 0);
 }
 
@@ -211,16 +202,7 @@ async fn racing_completes_make_one_job_and_one_message() {
         .collect();
     assert_eq!(job_ids.len(), 1);
     assert_eq!(app.aws.drain_queue().await.len(), 1);
-    let jobs: i64 = app
-        .db
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SELECT count(*) FROM transcode_jobs", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let jobs = app.count("SELECT count(*) FROM transcode_jobs").await;
     assert_eq!(jobs, 1);
 }
 
@@ -289,16 +271,7 @@ async fn a_queue_outage_is_a_503_and_a_later_complete_retries() {
         .send(&broken)
         .await;
     assert_error(&r, 503, "unavailable");
-    let jobs: i64 = app
-        .db
-        .pool
-        .get()
-        .await
-        .unwrap()
-        .query_one("SELECT count(*) FROM transcode_jobs", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let jobs = app.count("SELECT count(*) FROM transcode_jobs").await;
     assert_eq!(jobs, 0, "nothing half-done");
 
     let r = complete(&app, &artist, &asset).await;

@@ -331,6 +331,22 @@ pub async fn lock_release(
         .ok_or(StudioError::NotFound)
 }
 
+/// Lock one of the artist's releases that must still be a draft; `otherwise` is the answer when
+/// it is not.
+pub async fn lock_draft(
+    db: &impl GenericClient,
+    artist: ArtistId,
+    id: Uuid,
+    otherwise: StudioError,
+) -> Result<tokio_postgres::Row, StudioError> {
+    let row = lock_release(db, artist, id).await?;
+    if row.get::<_, ReleaseStatus>("status") == ReleaseStatus::Draft {
+        Ok(row)
+    } else {
+        Err(otherwise)
+    }
+}
+
 /// Edit a draft's metadata.
 #[tracing::instrument(skip_all)]
 pub async fn update_release(
@@ -341,13 +357,16 @@ pub async fn update_release(
 ) -> Result<Release, StudioError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let row = lock_release(&tx, artist, id).await?;
-    if row.get::<_, ReleaseStatus>("status") != ReleaseStatus::Draft {
-        return Err(StudioError::Conflict {
+    let row = lock_draft(
+        &tx,
+        artist,
+        id,
+        StudioError::Conflict {
             code: "release_locked",
             message: "Only a draft release can be edited.",
-        });
-    }
+        },
+    )
+    .await?;
     let base = Metadata {
         title: row.get("title"),
         kind: row.get("kind"),
@@ -391,13 +410,16 @@ pub async fn update_release(
 pub async fn delete_release(pool: &Pool, artist: ArtistId, id: Uuid) -> Result<(), StudioError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let row = lock_release(&tx, artist, id).await?;
-    if row.get::<_, ReleaseStatus>("status") != ReleaseStatus::Draft {
-        return Err(StudioError::Conflict {
+    lock_draft(
+        &tx,
+        artist,
+        id,
+        StudioError::Conflict {
             code: "release_locked",
             message: "Only a draft release can be deleted.",
-        });
-    }
+        },
+    )
+    .await?;
     tx.execute("DELETE FROM releases WHERE id = $1", &[&id])
         .await?;
     tx.commit().await?;
@@ -430,13 +452,16 @@ pub async fn submit_release(
 ) -> Result<Release, StudioError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let row = lock_release(&tx, artist, id).await?;
-    if row.get::<_, ReleaseStatus>("status") != ReleaseStatus::Draft {
-        return Err(StudioError::Conflict {
+    lock_draft(
+        &tx,
+        artist,
+        id,
+        StudioError::Conflict {
             code: "already_submitted",
             message: "The release has already been submitted.",
-        });
-    }
+        },
+    )
+    .await?;
     let mut problems: Vec<Problem> = tx
         .query(READINESS, &[&id])
         .await?

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{ArtistId, ReleaseStatus, StudioError, lock_release, patch_field};
+use super::{ArtistId, StudioError, patch_field};
 use crate::error::FieldErrors;
 
 /// Most tracks one release may hold.
@@ -139,16 +139,14 @@ fn parse_title(raw: &str, fields: &mut FieldErrors) -> String {
 }
 
 /// Lock a draft release of the artist for a track change.
-async fn lock_draft(
+async fn lock_for_tracks(
     db: &impl GenericClient,
     artist: ArtistId,
     release_id: Uuid,
 ) -> Result<(), StudioError> {
-    let row = lock_release(db, artist, release_id).await?;
-    if row.get::<_, ReleaseStatus>("status") != ReleaseStatus::Draft {
-        return Err(StudioError::locked());
-    }
-    Ok(())
+    super::lock_draft(db, artist, release_id, StudioError::locked())
+        .await
+        .map(drop)
 }
 
 /// Append a track at the end of a draft release.
@@ -179,7 +177,7 @@ pub async fn add_track(
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     // The release row lock serialises appends, so two at once get consecutive positions.
-    lock_draft(&tx, artist, release_id).await?;
+    lock_for_tracks(&tx, artist, release_id).await?;
     let count: i64 = tx
         .query_one(
             "SELECT count(*) FROM tracks WHERE release_id = $1",
@@ -222,7 +220,7 @@ pub async fn update_track(
 ) -> Result<Track, StudioError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    lock_draft(&tx, artist, release_id).await?;
+    lock_for_tracks(&tx, artist, release_id).await?;
     let current = get_track(&tx, release_id, id).await?;
     let mut problems = FieldErrors::new();
     let title = fields
@@ -264,7 +262,7 @@ pub async fn delete_track(
 ) -> Result<(), StudioError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    lock_draft(&tx, artist, release_id).await?;
+    lock_for_tracks(&tx, artist, release_id).await?;
     let position: i32 = tx
         .query_opt(
             "DELETE FROM tracks WHERE id = $1 AND release_id = $2 RETURNING position",
@@ -292,7 +290,7 @@ pub async fn reorder_tracks(
 ) -> Result<(), StudioError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    lock_draft(&tx, artist, release_id).await?;
+    lock_for_tracks(&tx, artist, release_id).await?;
     let mut current: Vec<Uuid> = tx
         .query(
             "SELECT id FROM tracks WHERE release_id = $1",
