@@ -1,22 +1,30 @@
-# Hound: the two commands are `make dev` and `make test` (see README.md).
-.PHONY: dev test bench lint fmt migrate
+# Hound: `make dev` and `make test` are the two commands (README.md). Every target is a thin
+# wrapper over a script in infra/local/, which installs what is missing and starts (and stops)
+# Postgres and moto as needed.
 
-dev: ## Serve the whole API locally on http://127.0.0.1:9000
+# The Python venv with cargo-lambda, moto[server] and cfn-lint (relative paths: to the repo).
+VENV ?= .venv
+export VENV
+
+.PHONY: help dev test bench lint fmt migrate
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+dev: ## Serve the whole API on http://127.0.0.1:9000 (Ctrl-C stops what it started)
 	@bash infra/local/dev.sh
 
-test: ## fmt, clippy, cfn-lint and every test, against real Postgres and moto
+test: ## fmt check, clippy, cfn-lint and every test, against real Postgres and moto
 	@bash infra/local/test.sh
 
-bench: ## Benchmarks under bench/, printed as ratios to same-run baselines
+bench: ## The benchmarks under bench/, in release mode
 	@bash infra/local/bench.sh
 
-lint: ## fmt check, clippy and cfn-lint only
-	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -- -D warnings
-	$${VENV:-.venv}/bin/cfn-lint infra/template.yaml
+lint: ## fmt check, clippy -D warnings and cfn-lint only
+	@bash infra/local/lint.sh
 
-fmt:
+fmt: ## Format the workspace
 	cargo fmt --all
 
-migrate: ## Apply migrations to DATABASE_URL
-	cargo run -q -p hound-cli -- migrate
+migrate: ## Apply pending migrations to the dev database
+	@bash infra/local/migrate.sh

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks under bench/, in release mode, against a real Postgres.
+# infra/local/bench.sh (`make bench`): the benchmarks under bench/, in release mode, with the same
+# stack and environment as `make test` (Postgres and moto found or started, then stopped).
 set -euo pipefail
-# shellcheck source=infra/local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-trap stop_started EXIT
-trap 'exit 130' INT TERM
+on_exit_stop_started
 cd "$ROOT"
 
 ensure_tools
 ensure_postgres
-[ -n "$PG_FROM_ENV" ] || export DATABASE_URL="$PG_SERVER/postgres"
+ensure_moto
+if [ "$PG_SOURCE" != env ]; then
+    DATABASE_URL=$(pg_with_db "$PG_URL" postgres)
+fi
+export DATABASE_URL
 cargo run -q --release -p hound-bench

@@ -1,26 +1,45 @@
 # shellcheck shell=bash
-# Shared helpers for the local stack: install what is missing, and find or start Postgres and
-# moto. Sourced by dev.sh and test.sh; everything started here is stopped by `stop_started`.
+# shellcheck disable=SC2034  # PG_URL and PG_SOURCE are read by the scripts that source this
+# infra/local/lib.sh: shared helpers for the local stack, sourced by dev.sh, test.sh, bench.sh,
+# lint.sh and migrate.sh. ensure_* install what is missing (idempotent: a second run only checks)
+# and find or start Postgres and moto. Whatever a run starts is recorded here and in .dev/*.pid,
+# and stop_started (installed as an EXIT trap by on_exit_stop_started) stops exactly that.
+#
+# Knobs (environment): DATABASE_URL, VENV (default .venv), PG_PRIVATE_PORT (55432),
+# PG_PRIVATE_DATA (.dev/pg), MOTO_PORT (5000).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEV_DIR="$ROOT/.dev"
-VENV=${VENV:-$ROOT/.venv}
-PRIVATE_PG_PORT=${PRIVATE_PG_PORT:-55432}
-MOTO_ADDR=${MOTO_ADDR:-127.0.0.1:5000}
+VENV=${VENV:-.venv}
+case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
+DEFAULT_DATABASE_URL="postgres://postgres@127.0.0.1:5432/hound"
+PG_PRIVATE_PORT=${PG_PRIVATE_PORT:-55432}
+PG_PRIVATE_DATA=${PG_PRIVATE_DATA:-$DEV_DIR/pg}
+MOTO_HOST=127.0.0.1
+MOTO_PORT=${MOTO_PORT:-5000}
 mkdir -p "$DEV_DIR"
 
-STARTED_PG_DATA=""
-STARTED_MOTO_PID=""
+# What this run started (stop_started stops these and nothing else).
+STARTED_NAMES=()    # background processes started by spawn, in start order
+STARTED_PG_DATA=""  # data directory of the private Postgres, if this run started it
 APT_UPDATED=""
+PG_URL=""     # set by ensure_postgres
+PG_SOURCE=""  # set by ensure_postgres: env, default or private
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+warn() { printf '\033[1;33mwarning:\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+is_root() { [ "$(id -u)" -eq 0 ]; }
+as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
 
-# apt_install PACKAGE... — installs the Debian packages that are not installed yet.
+# hound ARGS... : the admin CLI (migrate, seed, jwt-keygen, local-aws).
+hound() { cargo run -q -p hound-cli -- "$@"; }
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+
+# apt_install PACKAGE... : installs the Debian packages that are not installed yet.
 apt_install() {
     local missing=() pkg
     for pkg in "$@"; do
@@ -29,121 +48,321 @@ apt_install() {
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing Debian packages: ${missing[*]}"
     if [ -z "$APT_UPDATED" ]; then
-        as_root apt-get update -qq
+        as_root apt-get update -qq || return 1
         APT_UPDATED=1
     fi
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null || return 1
 }
 
-# tcp_open HOST:PORT — is something listening there?
-tcp_open() {
-    local host=${1%:*} port=${1##*:}
-    (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
-}
+# need_cmd COMMAND PACKAGE : installs PACKAGE unless COMMAND is already on PATH.
+need_cmd() { command -v "$1" >/dev/null 2>&1 || apt_install "$2" || die "could not install $2"; }
 
+# ensure_tools: Debian packages, then the Python venv with cargo-lambda, moto and cfn-lint
+# (put on PATH, so `cargo lambda` and `cfn-lint` resolve to it).
 ensure_tools() {
-    apt_install ffmpeg postgresql-client python3 python3-venv python3-pip ca-certificates
-    if [ ! -x "$VENV/bin/moto_server" ] || [ ! -x "$VENV/bin/cargo-lambda" ] || [ ! -x "$VENV/bin/cfn-lint" ]; then
-        log "installing cargo-lambda, moto[server] and cfn-lint into $VENV"
-        python3 -m venv "$VENV"
-        "$VENV/bin/pip" install -q --disable-pip-version-check cargo-lambda 'moto[server]' cfn-lint
-    fi
+    need_cmd cc gcc                    # cargo links with it
+    [ -e /usr/include/stdio.h ] || apt_install libc6-dev || die "could not install libc6-dev"
+    [ -s /etc/ssl/certs/ca-certificates.crt ] || apt_install ca-certificates || die "could not install ca-certificates"
+    need_cmd psql postgresql-client
+    need_cmd pg_isready postgresql-client
+    need_cmd ffmpeg ffmpeg
+    ensure_venv
     export PATH="$VENV/bin:$PATH"
 }
 
-# The server part of a Postgres URL (without the database name), and the host:port it names.
-pg_server() { local url=$1; url=${url%%\?*}; printf '%s' "${url%/*}"; }
+ensure_venv() {
+    if [ -x "$VENV/bin/moto_server" ] && [ -x "$VENV/bin/cargo-lambda" ] && [ -x "$VENV/bin/cfn-lint" ] \
+        && "$VENV/bin/python" -c '' 2>/dev/null; then
+        return 0
+    fi
+    log "installing cargo-lambda, moto[server] and cfn-lint into $VENV"
+    need_cmd python3 python3
+    if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+        apt_install python3-venv python3-pip || die "could not install python3-venv"
+    fi
+    # --clear: a venv left by another Python (or half-made) is rebuilt rather than patched.
+    if ! "$VENV/bin/python" -c '' 2>/dev/null; then
+        python3 -m venv --clear "$VENV" || die "python3 -m venv $VENV failed"
+    fi
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade \
+        cargo-lambda 'moto[server]' cfn-lint || die "pip install into $VENV failed"
+}
+
+# ensure_rust_components: rustfmt and clippy (in rustup's default profile, not in its minimal one).
+ensure_rust_components() {
+    if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v rustup >/dev/null 2>&1 || die "cargo fmt / cargo clippy are missing and rustup is not installed"
+    log "adding the rustfmt and clippy components"
+    rustup component add rustfmt clippy || die "rustup component add rustfmt clippy failed"
+}
+
+# run_lints: the checks `make lint` and `make test` share.
+run_lints() {
+    ensure_rust_components
+    log "cargo fmt --all -- --check"
+    cargo fmt --all -- --check
+    log "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets -- -D warnings
+    log "cfn-lint infra/template.yaml"
+    cfn-lint infra/template.yaml
+}
+
+# ---------------------------------------------------------------------------------------------
+# Background processes
+
+# tcp_open HOST PORT : is something listening there?
+# shellcheck disable=SC2016 # $1 and $2 expand in the inner bash
+tcp_open() { timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
+
+# spawn NAME COMMAND... : runs COMMAND in the background with output in .dev/NAME.log and its
+# pid in .dev/NAME.pid, and registers it for stop_started. (Background jobs of a script ignore
+# the terminal's Ctrl-C, so it is stop_started that ends them, in reverse order.)
+spawn() {
+    local name=$1
+    shift
+    "$@" </dev/null >"$DEV_DIR/$name.log" 2>&1 &
+    local pid=$!
+    printf '%s\n' "$pid" >"$DEV_DIR/$name.pid"
+    printf -v "STARTED_PID_$name" '%s' "$pid"
+    STARTED_NAMES+=("$name")
+}
+
+# started_pid NAME : the pid of a process this run spawned under NAME.
+started_pid() { local var="STARTED_PID_$1"; printf '%s' "${!var:-}"; }
+
+stop_spawned() {
+    local name=$1 pid i
+    pid=$(started_pid "$name")
+    [ -n "$pid" ] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for i in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid" 2>/dev/null || true; }
+    fi
+    wait "$pid" 2>/dev/null || true
+    # The pid file is ours only if it still names our process.
+    [ "$(cat "$DEV_DIR/$name.pid" 2>/dev/null)" = "$pid" ] && rm -f "$DEV_DIR/$name.pid"
+    printf -v "STARTED_PID_$name" '%s' ""
+}
+
+# stop_started: stops what this run started, newest first, and nothing else.
+stop_started() {
+    trap '' INT TERM  # a second Ctrl-C must not cut the cleanup short
+    local i
+    for ((i = ${#STARTED_NAMES[@]} - 1; i >= 0; i--)); do
+        log "stopping ${STARTED_NAMES[i]}"
+        stop_spawned "${STARTED_NAMES[i]}" || true
+    done
+    STARTED_NAMES=()
+    if [ -n "$STARTED_PG_DATA" ]; then
+        log "stopping the private Postgres"
+        as_pg "$(pg_bindir "$STARTED_PG_DATA")/pg_ctl" -D "$STARTED_PG_DATA" -m fast -w -t 30 stop \
+            >/dev/null 2>&1 || warn "pg_ctl stop failed for $STARTED_PG_DATA"
+        rm -f "$DEV_DIR/pg.pid"
+        STARTED_PG_DATA=""
+    fi
+}
+
+# on_exit_stop_started: every entry script calls this first. The EXIT trap keeps the script's
+# exit status (so `make test` still reports the tests' result after cleaning up).
+on_exit_stop_started() {
+    trap stop_started EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# ---------------------------------------------------------------------------------------------
+# Postgres
+
+# URL helpers for postgres://user[:password]@host[:port][/db][?params].
 pg_hostport() {
     local rest=${1#*://}
-    rest=${rest#*@}
+    rest=${rest%%\?*}
     rest=${rest%%/*}
-    case "$rest" in *:*) printf '%s' "$rest" ;; *) printf '%s:5432' "$rest" ;; esac
+    rest=${rest##*@}
+    case "$rest" in
+        "") printf '127.0.0.1:5432' ;;
+        *:*) printf '%s' "$rest" ;;
+        *) printf '%s:5432' "$rest" ;;
+    esac
+}
+pg_dbname() {
+    local rest=${1#*://}
+    rest=${rest%%\?*}
+    case "$rest" in */*) printf '%s' "${rest#*/}" ;; esac
+}
+# pg_with_db URL DB : URL naming database DB instead (query parameters kept).
+pg_with_db() {
+    local url=$1 query=""
+    case "$url" in *\?*) query="?${url#*\?}" url=${url%%\?*} ;; esac
+    local scheme=${url%%://*} rest=${url#*://}
+    printf '%s://%s/%s%s' "$scheme" "${rest%%/*}" "$2" "$query"
 }
 
-# ensure_postgres — sets PG_SERVER (postgres://user@host:port) to a reachable server: the one in
-# DATABASE_URL if set and answering (then PG_FROM_ENV=1), else 127.0.0.1:5432, else a private
-# cluster in .dev/pg.
-PG_FROM_ENV=""
-ensure_postgres() {
-    if [ -n "${DATABASE_URL:-}" ] && pg_isready -q -t 3 -d "$DATABASE_URL" 2>/dev/null; then
-        PG_SERVER=$(pg_server "$DATABASE_URL")
-        PG_FROM_ENV=1
-        log "using Postgres from DATABASE_URL at $(pg_hostport "$DATABASE_URL")"
-        return 0
+# pg_up URL : does a Postgres server answer at URL? (pg_isready, else a TCP probe)
+pg_up() {
+    if command -v pg_isready >/dev/null 2>&1; then
+        pg_isready -q -t 3 -d "$1" >/dev/null 2>&1
+    else
+        local hp
+        hp=$(pg_hostport "$1")
+        tcp_open "${hp%:*}" "${hp##*:}"
     fi
-    if pg_isready -q -t 3 -h 127.0.0.1 -p 5432 2>/dev/null; then
-        PG_SERVER="postgres://postgres@127.0.0.1:5432"
-        log "using Postgres at 127.0.0.1:5432"
-        return 0
+}
+
+# as_pg COMMAND... : runs a Postgres server command as the postgres user when we are root
+# (initdb and postgres refuse root), from / so that an unreadable working directory is no issue.
+as_pg() {
+    if is_root; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
     fi
-    PG_SERVER="postgres://postgres@127.0.0.1:$PRIVATE_PG_PORT"
-    if pg_isready -q -t 2 -h 127.0.0.1 -p "$PRIVATE_PG_PORT" 2>/dev/null; then
-        log "using the private Postgres already running on 127.0.0.1:$PRIVATE_PG_PORT"
-        return 0
+}
+
+# pg_bindir [DATADIR] : the bin directory of the server version that made DATADIR, else the
+# newest installed one.
+pg_bindir() {
+    if [ -n "${1:-}" ] && [ -s "$1/PG_VERSION" ]; then
+        printf '/usr/lib/postgresql/%s/bin' "$(cat "$1/PG_VERSION")"
+    else
+        find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1
     fi
-    apt_install postgresql
-    local bin data="$DEV_DIR/pg"
-    bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
-    [ -x "$bin/initdb" ] || die "no initdb found under /usr/lib/postgresql"
-    local run=()
-    # initdb refuses root: run the cluster as the postgres user the Debian package created.
-    if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres --); fi
-    if [ ! -f "$data/PG_VERSION" ]; then
+}
+
+# Debian's `postgresql` package creates and starts a system cluster on port 5432 when installed.
+# We only want the binaries, so a temporary postgresql-common drop-in turns that off meanwhile.
+install_postgresql_server() {
+    apt_install postgresql-common || die "could not install postgresql-common"
+    local dropin=/etc/postgresql-common/createcluster.d/zz-hound-no-main-cluster.conf
+    as_root mkdir -p "${dropin%/*}"
+    printf 'create_main_cluster = false\n' | as_root tee "$dropin" >/dev/null
+    local ok=1
+    apt_install postgresql || ok=""
+    as_root rm -f "$dropin"
+    [ -n "$ok" ] || die "could not install postgresql"
+}
+
+# The private cluster's data directory. A clone the postgres user cannot reach (say under /root,
+# mode 700) gets its cluster in /var/tmp instead, one per clone.
+private_pg_data() {
+    local data=$PG_PRIVATE_DATA parent
+    parent=$(dirname "$data")
+    mkdir -p "$parent"
+    if is_root && ! as_pg test -x "$parent"; then
+        data="/var/tmp/hound-pg-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+        warn "the postgres user cannot reach $parent; the private cluster lives in $data"
+    fi
+    printf '%s' "$data"
+}
+
+start_private_pg() {
+    [ -n "$(pg_bindir)" ] || install_postgresql_server
+    local data bin
+    data=$(private_pg_data)
+    bin=$(pg_bindir "$data")
+    [ -x "$bin/initdb" ] || die "no Postgres server binaries in $bin (remove $data to start afresh)"
+    if [ ! -s "$data/PG_VERSION" ]; then
         log "creating a private Postgres cluster in $data"
         mkdir -p "$data"
-        [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
         chmod 700 "$data"
-        "${run[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$DEV_DIR/initdb.log"
+        if is_root; then chown postgres:postgres "$data"; fi
+        as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --no-sync \
+            >"$DEV_DIR/initdb.log" 2>&1 || die "initdb failed; see .dev/initdb.log"
     fi
-    log "starting the private Postgres on 127.0.0.1:$PRIVATE_PG_PORT"
-    "${run[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-        -o "-p $PRIVATE_PG_PORT -k $data -c listen_addresses=127.0.0.1" start >/dev/null
+    grep -q "^include_if_exists = 'hound.conf'" "$data/postgresql.conf" \
+        || printf "\ninclude_if_exists = 'hound.conf'\n" >>"$data/postgresql.conf"
+    # Settings rewritten on every start, so PG_PRIVATE_PORT can change. The socket goes in the
+    # data directory unless that path is too long for a Unix socket. Durability is traded for
+    # speed: this cluster holds throwaway dev and test data.
+    local sockdir=$data
+    [ $((${#data} + 20)) -lt 100 ] || sockdir=/tmp
+    cat >"$data/hound.conf" <<EOF
+# Written by infra/local/lib.sh on every start of the private cluster.
+port = $PG_PRIVATE_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$sockdir'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+    if is_root; then chown postgres:postgres "$data/hound.conf" "$data/postgresql.conf"; fi
+    # Server log in .dev/pg.log where the postgres user can write it, else in the data directory.
+    local logfile="$DEV_DIR/pg.log"
+    touch "$logfile"
+    if is_root; then chown postgres:postgres "$logfile"; fi
+    as_pg test -w "$logfile" || logfile="$data/server.log"
+    log "starting the private Postgres on 127.0.0.1:$PG_PRIVATE_PORT (log: $logfile)"
+    as_pg "$bin/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >/dev/null \
+        || die "the private Postgres did not start; see $logfile"
     STARTED_PG_DATA=$data
+    head -n 1 "$data/postmaster.pid" >"$DEV_DIR/pg.pid"
 }
 
-# ensure_database NAME — creates the database on PG_SERVER if missing.
-ensure_database() {
-    local name=$1
-    if ! psql "$PG_SERVER/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
-        log "creating database $name"
-        psql "$PG_SERVER/postgres" -qc "CREATE DATABASE \"$name\""
+# ensure_postgres: sets PG_URL to a server that answers and PG_SOURCE to where it came from:
+#   env      DATABASE_URL was set and answers (PG_URL is it, unchanged)
+#   default  DATABASE_URL unset and $DEFAULT_DATABASE_URL answers
+#   private  neither answered: the private cluster on 127.0.0.1:$PG_PRIVATE_PORT, found running
+#            or started here (then stopped by stop_started); PG_URL names its `postgres` db.
+# Callers then choose the database: dev uses `hound`, tests use the server as admins.
+ensure_postgres() {
+    local url=${DATABASE_URL:-$DEFAULT_DATABASE_URL}
+    if [ -n "${DATABASE_URL:-}" ]; then PG_SOURCE="env"; else PG_SOURCE="default"; fi
+    if pg_up "$url"; then
+        PG_URL=$url
+        log "using Postgres at $(pg_hostport "$url")"
+        return 0
     fi
+    log "no Postgres answers at $(pg_hostport "$url"); using a private cluster"
+    PG_SOURCE="private"
+    PG_URL="postgres://postgres@127.0.0.1:$PG_PRIVATE_PORT/postgres"
+    if pg_up "$PG_URL"; then
+        log "using the private Postgres already running on 127.0.0.1:$PG_PRIVATE_PORT"
+        return 0
+    fi
+    start_private_pg
 }
 
-# ensure_moto — S3 and SQS for local runs: reuse a server on MOTO_ADDR or start one.
+# ensure_database URL : creates the database URL names if it does not exist.
+ensure_database() {
+    local url=$1 db
+    db=$(pg_dbname "$url")
+    [ -n "$db" ] || return 0
+    psql "$url" -qtAc 'SELECT 1' >/dev/null 2>&1 && return 0
+    log "creating database $db"
+    psql "$(pg_with_db "$url" postgres)" -qv ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null \
+        || die "could not create database $db at $(pg_hostport "$url")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# moto (S3 and SQS)
+
+# ensure_moto: reuses a server on 127.0.0.1:$MOTO_PORT or starts one, and exports the AWS
+# environment the SDK needs to talk to it.
 ensure_moto() {
-    if tcp_open "$MOTO_ADDR"; then
-        log "using moto at $MOTO_ADDR"
+    if tcp_open "$MOTO_HOST" "$MOTO_PORT"; then
+        log "using moto at $MOTO_HOST:$MOTO_PORT"
     else
-        log "starting moto on $MOTO_ADDR"
-        "$VENV/bin/moto_server" -H "${MOTO_ADDR%:*}" -p "${MOTO_ADDR##*:}" >"$DEV_DIR/moto.log" 2>&1 &
-        STARTED_MOTO_PID=$!
-        local i
-        for i in $(seq 1 100); do
-            tcp_open "$MOTO_ADDR" && break
-            kill -0 "$STARTED_MOTO_PID" 2>/dev/null || die "moto failed to start; see .dev/moto.log"
+        [ -x "$VENV/bin/moto_server" ] || ensure_venv
+        log "starting moto on $MOTO_HOST:$MOTO_PORT (log: .dev/moto.log)"
+        spawn moto "$VENV/bin/moto_server" -H "$MOTO_HOST" -p "$MOTO_PORT"
+        local pid i
+        pid=$(started_pid moto)
+        for i in $(seq 1 300); do
+            tcp_open "$MOTO_HOST" "$MOTO_PORT" && break
+            kill -0 "$pid" 2>/dev/null || die "moto exited; see .dev/moto.log"
+            [ "$i" -lt 300 ] || die "moto did not listen on $MOTO_HOST:$MOTO_PORT within 30s"
             sleep 0.1
-            [ "$i" -eq 100 ] && die "moto did not start listening on $MOTO_ADDR"
         done
     fi
-    export AWS_ENDPOINT_URL="http://$MOTO_ADDR"
+    export AWS_ENDPOINT_URL="http://$MOTO_HOST:$MOTO_PORT"
     export AWS_REGION=${AWS_REGION:-us-east-1}
     export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
     export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
-}
-
-# stop_started — stops what this script started, and nothing else.
-stop_started() {
-    if [ -n "$STARTED_MOTO_PID" ]; then
-        kill "$STARTED_MOTO_PID" 2>/dev/null || true
-        wait "$STARTED_MOTO_PID" 2>/dev/null || true
-        STARTED_MOTO_PID=""
-    fi
-    if [ -n "$STARTED_PG_DATA" ]; then
-        local bin run=()
-        bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)
-        if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres --); fi
-        "${run[@]}" "$bin/pg_ctl" -D "$STARTED_PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
-        STARTED_PG_DATA=""
-    fi
 }

@@ -1,33 +1,34 @@
 #!/usr/bin/env bash
-# `make test`: format and lint checks, the SAM template lint, then the whole test suite against
-# a real Postgres and moto (found or started here, and stopped afterwards).
+# infra/local/test.sh (`make test`, and so `.ci/run`): fmt check, clippy -D warnings, cfn-lint,
+# then the whole test suite against a real Postgres and moto, found or started here and stopped
+# at the end (on failure too). The exit status is the first failing step's, else the tests'.
 set -euo pipefail
-# shellcheck source=infra/local/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-trap stop_started EXIT
-trap 'exit 130' INT TERM
+on_exit_stop_started
 cd "$ROOT"
 
 ensure_tools
-
-log "cargo fmt --check"
-cargo fmt --all -- --check
-log "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-log "cfn-lint infra/template.yaml"
-cfn-lint infra/template.yaml
+run_lints
 
 ensure_postgres
 ensure_moto
-# Tests create their own databases on this server (cloned from a migrated template).
-[ -n "$PG_FROM_ENV" ] || export DATABASE_URL="$PG_SERVER/postgres"
-unset JWT_KEYS
+# Tests use DATABASE_URL as an admin URL: each one creates its own database (cloned from a
+# migrated template) on that server. An explicit DATABASE_URL is used as given.
+if [ "$PG_SOURCE" != env ]; then
+    DATABASE_URL=$(pg_with_db "$PG_URL" postgres)
+fi
+export DATABASE_URL
+unset JWT_KEYS  # tests make their own keysets
 
 # The over-HTTP tests run functions under `cargo lambda watch` (`cargo run --bin NAME`); build
-# them the same way first, so the test does not wait for a build with other features.
+# them first, so that a test does not wait for that build.
 cargo build -q -p auth -p studio
+
 if cargo nextest --version >/dev/null 2>&1; then
+    log "cargo nextest run --workspace"
     cargo nextest run --workspace --no-fail-fast
 else
+    log "cargo test --workspace (cargo-nextest is not installed)"
     cargo test --workspace --no-fail-fast
 fi
