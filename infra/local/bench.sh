@@ -14,4 +14,6 @@ if [ "$PG_SOURCE" != env ]; then
     DATABASE_URL=$(pg_with_db "$PG_URL" postgres)
 fi
 export DATABASE_URL
-cargo run -q --release -p hound-bench
+cargo build -q --release -p hound-bench
+cargo run -q --release -p hound-bench --bin hound-bench
+cargo run -q --release -p hound-bench --bin transcoder-bench

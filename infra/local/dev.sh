@@ -22,12 +22,13 @@ fi
 export DATABASE_URL
 ensure_database "$DATABASE_URL"
 
+# Buckets and queues on moto, named as in the README; prints `export MASTERS_BUCKET=...` & co.
+eval "$(hound local-aws)"
+
+# The seed's demo catalogue goes through the buckets and the real worker (ffmpeg), in process.
 log "migrating and seeding $(pg_dbname "$DATABASE_URL") at $(pg_hostport "$DATABASE_URL")"
 hound migrate
 hound seed
-
-# Buckets and queues on moto, named as in the README; prints `export MASTERS_BUCKET=...` & co.
-eval "$(hound local-aws)"
 
 # One signing keyset per checkout, kept across runs so that tokens survive a restart.
 if [ ! -s "$DEV_DIR/jwt_keys.json" ]; then
@@ -41,9 +42,11 @@ export LOG_FORMAT=${LOG_FORMAT:-pretty}
 export RUST_LOG=${RUST_LOG:-info}
 
 # --- Background workers ---------------------------------------------------------------------
-# Later issues start the transcode worker here, beside the API, with the environment above:
-#     spawn worker cargo run -q -p <worker-crate>
-# spawn (lib.sh) logs to .dev/worker.log, keeps .dev/worker.pid and stops it on exit.
+# What Lambda's SQS triggers do in AWS: the poller hands queue batches to the transcoder and the
+# dead-letter function through the invoke API of `cargo lambda watch` below (README, "How it runs
+# locally"). It waits for watch to answer before it polls.
+spawn poller "$(hound_bin)" local-poller --invoke-url http://127.0.0.1:9000 \
+    --route "$TRANSCODE_QUEUE_URL=transcoder" --route "$TRANSCODE_DLQ_URL=dead-letter"
 # ---------------------------------------------------------------------------------------------
 
 log "serving the API on http://127.0.0.1:9000 (Ctrl-C to stop)"

@@ -33,8 +33,18 @@ die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 as_root() { if is_root; then "$@"; else sudo "$@"; fi; }
 
-# hound ARGS... : the admin CLI (migrate, seed, jwt-keygen, local-aws).
-hound() { cargo run -q -p hound-cli -- "$@"; }
+# hound_bin : the path of the admin CLI, built if needed (a path, so that a spawned process is
+# the binary itself and stops when signalled, not a `cargo run` that would leave it orphaned).
+hound_bin() {
+    cargo build -q -p hound-cli >&2
+    local dir
+    dir=$(cargo metadata --no-deps --format-version 1 |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    printf '%s/debug/hound\n' "$dir"
+}
+
+# hound ARGS... : the admin CLI (migrate, seed, jwt-keygen, local-aws, dlq, local-poller).
+hound() { "$(hound_bin)" "$@"; }
 
 # ---------------------------------------------------------------------------------------------
 # Tools

@@ -1,6 +1,10 @@
 //! `hound`: the operator's tool. Runs against any `DATABASE_URL`; used by `make dev`, the tests'
 //! setup and ops alike.
 
+mod demo;
+mod dlq;
+mod poller;
+
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -23,12 +27,43 @@ enum Command {
     /// Create the local buckets and queues on the S3/SQS endpoint in AWS_ENDPOINT_URL (moto) if
     /// missing, and print the matching `export` lines for the functions' environment.
     LocalAws,
+    /// The dead-letter record: messages the transcode queue gave up on.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+    /// Local stand-in for Lambda's SQS triggers: poll queues and invoke functions through the
+    /// Lambda invoke API of `cargo lambda watch` (make dev).
+    LocalPoller {
+        /// `QUEUE_URL=FUNCTION`, repeatable.
+        #[arg(long = "route", required = true)]
+        routes: Vec<poller::Route>,
+        /// Where `cargo lambda watch` serves the invoke API.
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        invoke_url: String,
+        /// Messages per invocation (the SAM template's BatchSize).
+        #[arg(long, default_value_t = 1)]
+        batch_size: i32,
+    },
     /// Print a fresh JWT keyset (the JSON value of JWT_KEYS) with one random key.
     JwtKeygen {
         /// The key id to give the new key.
         #[arg(long, default_value = "k1")]
         kid: String,
     },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Dead-lettered messages, newest first (not yet redriven, unless --all).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put one back on the transcode queue (TRANSCODE_QUEUE_URL) once its cause is fixed.
+    Redrive { id: uuid::Uuid },
 }
 
 /// Demo accounts created by `hound seed` (documented in the README).
@@ -59,6 +94,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed => seed().await?,
         Command::JwtKeygen { kid } => println!("{}", JwtKeys::generate_json(&kid)),
         Command::LocalAws => local_aws().await?,
+        Command::Dlq {
+            action: DlqAction::List { all, json },
+        } => dlq::list(all, json).await?,
+        Command::Dlq {
+            action: DlqAction::Redrive { id },
+        } => dlq::redrive(id).await?,
+        Command::LocalPoller {
+            routes,
+            invoke_url,
+            batch_size,
+        } => poller::run(routes, invoke_url, batch_size).await?,
     }
     Ok(())
 }
@@ -67,7 +113,7 @@ async fn seed() -> anyhow::Result<()> {
     let pool = hound::db::pool(&hound::config::database_from_env()?)?;
     // Signup opens a session; its tokens are thrown away, so any key will do.
     let keys = JwtKeys::from_json(&JwtKeys::generate_json("seed")).context("seed keyset")?;
-    let accounts = Accounts::new(pool, Arc::new(keys), Passwords::owasp());
+    let accounts = Accounts::new(pool.clone(), Arc::new(keys), Passwords::owasp());
     for (email, name, kind) in DEMO_ACCOUNTS {
         let account = NewAccount::parse(email, DEMO_PASSWORD, name)
             .map_err(|e| anyhow::anyhow!("demo account {email} is invalid: {e}"))?;
@@ -76,6 +122,12 @@ async fn seed() -> anyhow::Result<()> {
             Err(AuthError::EmailTaken) => println!("seed: {email} exists"),
             Err(e) => return Err(anyhow::anyhow!("seeding {email}: {e}")),
         }
+    }
+    // The catalogue goes through S3 and the worker: only where buckets are configured.
+    if hound::config::optional_var("MASTERS_BUCKET")?.is_some() {
+        demo::seed(&pool, DEMO_ACCOUNTS[0].0).await?;
+    } else {
+        println!("seed: no MASTERS_BUCKET, so no demo catalogue (run `hound local-aws` first)");
     }
     Ok(())
 }
@@ -152,6 +204,40 @@ async fn local_aws() -> anyhow::Result<()> {
         .context("creating the transcode queue")?
         .queue_url
         .unwrap_or_default();
+    // As in AWS: a finished upload to the masters or covers bucket notifies the queue.
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .context("reading the transcode queue's ARN")?
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .unwrap_or_default();
+    for bucket in ["hound-masters", "hound-covers"] {
+        storage
+            .client()
+            .put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(
+                aws_sdk_s3::types::NotificationConfiguration::builder()
+                    .queue_configurations(
+                        aws_sdk_s3::types::QueueConfiguration::builder()
+                            .queue_arn(&queue_arn)
+                            .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
+                            .build()
+                            .context("notification configuration")?,
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .with_context(|| format!("notifying the queue from {bucket}"))?;
+    }
     println!("export TRANSCODE_QUEUE_URL={queue_url}");
     println!("export TRANSCODE_DLQ_URL={dlq_url}");
     Ok(())

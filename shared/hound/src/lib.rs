@@ -7,9 +7,11 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod profiles;
 pub mod storage;
 pub mod telemetry;
+pub mod transcode;
 pub mod uploads;
 
 #[cfg(feature = "testing")]

@@ -159,6 +159,86 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Stream an object into a local file (the worker's scratch space), never whole in memory.
+    pub async fn download(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+    ) -> Result<u64, Unavailable> {
+        use tokio::io::AsyncWriteExt as _;
+        let object = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| unavailable("s3", e))?;
+        let mut body = object.body;
+        let mut file = tokio::fs::File::create(path)
+            .await
+            .map_err(|e| unavailable("scratch disk", e))?;
+        let mut written = 0u64;
+        while let Some(chunk) = body.try_next().await.map_err(|e| unavailable("s3", e))? {
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| unavailable("scratch disk", e))?;
+            written += chunk.len() as u64;
+        }
+        file.flush()
+            .await
+            .map_err(|e| unavailable("scratch disk", e))?;
+        Ok(written)
+    }
+
+    /// Upload a local file (a rendition) as one object.
+    pub async fn upload_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), Unavailable> {
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
+            .await
+            .map_err(|e| unavailable("scratch disk", e))?;
+        self.put(bucket, key, body, content_type).await
+    }
+
+    /// Upload bytes (a waveform document) as one object.
+    pub async fn upload_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), Unavailable> {
+        self.put(bucket, key, bytes.into(), content_type).await
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: aws_sdk_s3::primitives::ByteStream,
+        content_type: &str,
+    ) -> Result<(), Unavailable> {
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .cache_control("public, max-age=31536000, immutable")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| unavailable("s3", e))?;
+        Ok(())
+    }
+}
+
 impl Queue {
     /// `TRANSCODE_QUEUE_URL`.
     pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
@@ -178,10 +258,15 @@ impl Queue {
 
     /// Put a JSON message on the transcode queue.
     pub async fn send_transcode(&self, body: &serde_json::Value) -> Result<(), Unavailable> {
+        self.send_raw(&body.to_string()).await
+    }
+
+    /// Put a message body on the transcode queue as it is (a dead-letter redrive).
+    pub async fn send_raw(&self, body: &str) -> Result<(), Unavailable> {
         self.sqs
             .send_message()
             .queue_url(&self.transcode_queue_url)
-            .message_body(body.to_string())
+            .message_body(body)
             .send()
             .await
             .map_err(|e| unavailable("sqs", e))?;

@@ -275,41 +275,7 @@ pub async fn complete(
         Some(row) if row.get::<_, bool>(0) => false,
         Some(_) => true,
         None => {
-            if asset.get::<_, ReleaseStatus>("release_status") != ReleaseStatus::Draft {
-                return Err(StudioError::locked());
-            }
-            let expected_size: i64 = asset.get("size_bytes");
-            let expected_type: String = asset.get("content_type");
-            let object = storage
-                .head(&bucket, &key)
-                .await?
-                .ok_or(StudioError::Conflict {
-                    code: "upload_missing",
-                    message: "Nothing has been uploaded to this asset's URL yet.",
-                })?;
-            if object.size_bytes != expected_size {
-                return Err(StudioError::Conflict {
-                    code: "upload_size_mismatch",
-                    message: "The stored object's size differs from the size announced.",
-                });
-            }
-            if object
-                .content_type
-                .as_deref()
-                .is_some_and(|t| !t.eq_ignore_ascii_case(&expected_type))
-            {
-                return Err(StudioError::Conflict {
-                    code: "upload_type_mismatch",
-                    message: "The stored object's content type differs from the one announced.",
-                });
-            }
-            tx.execute(
-                "UPDATE assets SET state = 'uploaded', uploaded_at = now(), etag = $2 WHERE id = $1",
-                &[&asset_id, &object.etag],
-            )
-            .await?;
-            create_job(&tx, job_id, asset_id, kind).await?;
-            attach(&tx, &asset, kind).await?;
+            verify_and_create(&tx, storage, &asset, job_id).await?;
             true
         }
     };
@@ -336,6 +302,104 @@ pub async fn complete(
     };
     tx.commit().await?;
     Ok((result, created))
+}
+
+/// The object behind a pending asset must exist with the announced size and type; then the
+/// asset is `uploaded`, its job exists, and it is attached to its track or release.
+async fn verify_and_create(
+    tx: &impl GenericClient,
+    storage: &Storage,
+    asset: &tokio_postgres::Row,
+    job_id: Uuid,
+) -> Result<(), StudioError> {
+    if asset.get::<_, ReleaseStatus>("release_status") != ReleaseStatus::Draft {
+        return Err(StudioError::locked());
+    }
+    let asset_id: Uuid = asset.get("id");
+    let kind: AssetKind = asset.get("kind");
+    let bucket: String = asset.get("bucket");
+    let key: String = asset.get("key");
+    let expected_size: i64 = asset.get("size_bytes");
+    let expected_type: String = asset.get("content_type");
+    let object = storage
+        .head(&bucket, &key)
+        .await?
+        .ok_or(StudioError::Conflict {
+            code: "upload_missing",
+            message: "Nothing has been uploaded to this asset's URL yet.",
+        })?;
+    if object.size_bytes != expected_size {
+        return Err(StudioError::Conflict {
+            code: "upload_size_mismatch",
+            message: "The stored object's size differs from the size announced.",
+        });
+    }
+    if object
+        .content_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case(&expected_type))
+    {
+        return Err(StudioError::Conflict {
+            code: "upload_type_mismatch",
+            message: "The stored object's content type differs from the one announced.",
+        });
+    }
+    tx.execute(
+        "UPDATE assets SET state = 'uploaded', uploaded_at = now(), etag = $2 WHERE id = $1",
+        &[&asset_id, &object.etag],
+    )
+    .await?;
+    create_job(tx, job_id, asset_id, kind).await?;
+    attach(tx, asset, kind).await?;
+    Ok(())
+}
+
+/// The worker's side of `complete`, for an S3 ObjectCreated notification: when the object is a
+/// pending asset's upload and matches its intent, the asset is completed as `complete` would
+/// (without a queue message: the notification is the message). Returns the asset's job, or
+/// `None` when the object is no asset's, or does not match (the artist's `complete` reports why).
+#[tracing::instrument(skip_all, fields(bucket, key))]
+pub async fn complete_from_storage(
+    pool: &Pool,
+    storage: &Storage,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Uuid>, StudioError> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let Some(asset) = tx
+        .query_opt(
+            "SELECT a.*, r.status AS release_status
+             FROM assets a JOIN releases r ON r.id = a.release_id
+             WHERE a.bucket = $1 AND a.key = $2 FOR UPDATE OF a",
+            &[&bucket, &key],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let job_id = job_id_for(asset.get("id"));
+    let exists = tx
+        .query_opt("SELECT 1 FROM transcode_jobs WHERE id = $1", &[&job_id])
+        .await?
+        .is_some();
+    if !exists {
+        match verify_and_create(&tx, storage, &asset, job_id).await {
+            Ok(()) => {}
+            Err(StudioError::Conflict { code, .. }) => {
+                tracing::warn!(code, "stored object does not complete its asset");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        }
+        tx.execute(
+            "UPDATE transcode_jobs SET enqueued_at = now() WHERE id = $1",
+            &[&job_id],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(job_id))
 }
 
 async fn create_job(

@@ -1,0 +1,43 @@
+//! The dead-letter function: every message the transcode dead-letter queue receives is recorded
+//! in `failed_jobs` (with its body, receive count and the job's last error) and its job is
+//! failed, so the studio stops waiting on it. A message that cannot be recorded (the database
+//! is down) stays on the DLQ for the next try.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hound::db::Pool;
+use hound::transcode::dead_letter;
+
+pub fn pool_from_env() -> anyhow::Result<Pool> {
+    let database = hound::config::database_from_env()?;
+    hound::db::pool(&database)
+}
+
+pub async fn handle(pool: &Pool, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for record in event.records {
+        let message_id = record.message_id.unwrap_or_default();
+        let queue = record
+            .event_source_arn
+            .as_deref()
+            .map(dead_letter::queue_name)
+            .unwrap_or("unknown")
+            .to_owned();
+        let receive_count = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = record.body.unwrap_or_default();
+        match dead_letter::record(pool, &queue, &message_id, &body, receive_count).await {
+            Ok(failed) => tracing::error!(
+                %message_id, queue, job_id = ?failed.job_id, error = %failed.error,
+                "dead-lettered message recorded"
+            ),
+            Err(e) => {
+                tracing::error!(%message_id, error = %e, "could not record a dead-lettered message");
+                response.add_failure(message_id);
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,16 @@
+//! Lambda entry point (container image with ffmpeg): build the worker once per cold start, then
+//! handle SQS batches with partial batch responses.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    hound::telemetry::init();
+    let worker = transcoder::worker_from_env().await?;
+    let worker = &worker;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, lambda_runtime::Error>(transcoder::handle(worker, event.payload).await)
+    }))
+    .await
+}

@@ -1,0 +1,497 @@
+//! Masters through the real handler: real ffmpeg, real Postgres, moto S3/SQS.
+
+mod common;
+
+use common::{Fixture, ffprobe};
+use hound::transcode::Outcome;
+use hound::uploads::AssetKind;
+use serde_json::Value;
+
+fn bitrate(probe: &Value) -> f64 {
+    probe["format"]["bit_rate"]
+        .as_str()
+        .and_then(|b| b.parse().ok())
+        .expect("a bitrate")
+}
+
+/// Every rendition is in the streams bucket, decodable, with the codec and bitrate it claims.
+async fn assert_renditions(fx: &Fixture, job: &Value, seconds: f64) {
+    for (name, codec, kbps) in [
+        ("aac_256", "aac", 256.0),
+        ("aac_128", "aac", 128.0),
+        ("opus_96", "opus", 96.0),
+    ] {
+        let v = &job["variants"][name];
+        assert_eq!(v["status"], "complete", "{name}: {v}");
+        assert_eq!(v["bucket"], fx.aws.storage.streams_bucket.as_str());
+        let file = fx.download(v["key"].as_str().unwrap()).await;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().len() as i64,
+            v["size_bytes"].as_i64().unwrap()
+        );
+        let probe = ffprobe(&file);
+        let stream = &probe["streams"][0];
+        assert_eq!(stream["codec_type"], "audio", "{name}");
+        assert_eq!(stream["codec_name"], codec, "{name}");
+        if codec == "aac" {
+            assert_eq!(stream["profile"], "LC", "{name}");
+            assert!(
+                probe["format"]["format_name"]
+                    .as_str()
+                    .unwrap()
+                    .contains("mp4")
+            );
+        } else {
+            assert_eq!(probe["format"]["format_name"], "ogg");
+        }
+        let duration: f64 = probe["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((duration - seconds).abs() < 0.2, "{name} lasts {duration}");
+        let rate = bitrate(&probe) / 1000.0;
+        assert!((rate - kbps).abs() / kbps < 0.2, "{name} is {rate} kb/s");
+    }
+    // The waveform: audiowaveform v2, ~1000 min/max pairs.
+    let v = &job["variants"]["waveform"];
+    assert_eq!(v["status"], "complete");
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(fx.download(v["key"].as_str().unwrap()).await).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["channels"], 1);
+    let length = doc["length"].as_u64().unwrap();
+    assert_eq!(length, 1000);
+    assert_eq!(doc["data"].as_array().unwrap().len() as u64, 2 * length);
+}
+
+#[tokio::test]
+async fn a_wav_master_becomes_streamable_measured_renditions() {
+    let fx = Fixture::new().await;
+    let track = fx.track("One").await;
+    let wav = fx.music("one.wav", 30, &["-c:a", "pcm_s16le"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+
+    let (delivered, response) = fx.deliver().await;
+    assert_eq!(delivered, 1);
+    assert!(response.batch_item_failures.is_empty());
+
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "ready", "{job}");
+    assert_eq!(job["progress"], 100);
+    assert_eq!(job["asset_state"], "ready");
+    assert!(
+        job["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["state"] == "done")
+    );
+    assert_renditions(&fx, &job, 30.0).await;
+
+    let t = fx.track_row(track).await;
+    assert_eq!(t["duration_ms"], 30_000);
+    assert_eq!(t["sample_rate_hz"], 44_100);
+    assert_eq!(t["channels"], 2);
+    let lufs = t["integrated_lufs"].as_f64().unwrap();
+    let peak = t["true_peak_dbtp"].as_f64().unwrap();
+    let gain = t["gain_db"].as_f64().unwrap();
+    assert!((-40.0..0.0).contains(&lufs), "{lufs}");
+    assert!(
+        peak + gain <= -1.0 + 0.011,
+        "gain {gain} lifts peak {peak} over -1 dBTP"
+    );
+    let embedding: Vec<f64> = serde_json::from_value(t["embedding"].clone()).unwrap();
+    assert_eq!(embedding.len(), 5);
+    assert!(
+        embedding.iter().all(|x| (0.0..=1.0).contains(x)),
+        "{embedding:?}"
+    );
+    // Nothing of the master went to the streams bucket.
+    let keys = fx.stream_keys().await;
+    assert_eq!(keys.len(), 4, "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_flac_master_becomes_streamable_renditions() {
+    let fx = Fixture::new().await;
+    let track = fx.track("Two").await;
+    let flac = fx.music("two.flac", 20, &["-c:a", "flac", "-ar", "48000"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &flac, "audio/flac")
+        .await;
+    let (_, response) = fx.deliver().await;
+    assert!(response.batch_item_failures.is_empty());
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "ready", "{job}");
+    assert_renditions(&fx, &job, 20.0).await;
+    assert_eq!(fx.track_row(track).await["sample_rate_hz"], 48_000);
+}
+
+#[tokio::test]
+async fn loudness_of_a_minus_20_dbfs_sine_matches_ffmpeg_ebur128() {
+    let fx = Fixture::new().await;
+    let track = fx.track("Sine").await;
+    // -20 dBFS peak: amplitude 0.1.
+    let wav = fx.ffmpeg(
+        "sine.wav",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "aevalsrc=0.1*sin(2*PI*997*t)|0.1*sin(2*PI*997*t):s=48000:d=20",
+            "-c:a",
+            "pcm_s24le",
+        ],
+    );
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    fx.deliver().await;
+    assert_eq!(fx.job(job_id).await["status"], "ready");
+
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-nostats", "-i"])
+        .arg(&wav)
+        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let reference =
+        hound::media::loudness::parse_summary(&String::from_utf8_lossy(&out.stderr)).unwrap();
+    let t = fx.track_row(track).await;
+    let lufs = t["integrated_lufs"].as_f64().unwrap();
+    assert!(
+        (lufs - reference.integrated_lufs).abs() <= 0.5,
+        "{lufs} vs {reference:?}"
+    );
+    // A stereo full-band sine at -20 dBFS reads about -20 LUFS (+3 dB for two channels, -3 dB for the sine's RMS).
+    assert!((lufs - -20.0).abs() < 1.0, "{lufs}");
+    let peak = t["true_peak_dbtp"].as_f64().unwrap();
+    assert!((peak - -20.0).abs() < 0.5, "{peak}");
+    // Quiet with lots of headroom: the gain reaches -14 LUFS.
+    assert!((t["gain_db"].as_f64().unwrap() - (-14.0 - lufs)).abs() < 0.02);
+}
+
+async fn refused(fx: &Fixture, name: &str, path: &std::path::Path, content_type: &str) -> Value {
+    let track = fx.track(name).await;
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), path, content_type)
+        .await;
+    let (_, response) = fx.deliver().await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a refusal is final, not retried"
+    );
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["asset_state"], "failed");
+    assert!(fx.track_row(track).await["analysed_at"].is_null());
+    job
+}
+
+#[tokio::test]
+async fn bad_masters_fail_with_their_codes() {
+    let fx = Fixture::new().await;
+
+    let junk = fx.dir.path().join("junk.wav");
+    std::fs::write(
+        &junk,
+        (0..50_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let job = refused(&fx, "junk", &junk, "audio/wav").await;
+    assert_eq!(job["error_code"], "corrupt");
+    let probe = &job["steps"][0];
+    assert_eq!(
+        (probe["name"].as_str(), probe["state"].as_str()),
+        (Some("probe"), Some("failed"))
+    );
+    assert!(probe["message"].as_str().unwrap().len() > 10);
+    assert_eq!(job["steps"][1]["state"], "skipped");
+
+    let jpeg = fx.ffmpeg(
+        "photo.jpg",
+        &["-f", "lavfi", "-i", "testsrc=s=640x480", "-frames:v", "1"],
+    );
+    let job = refused(&fx, "photo", &jpeg, "audio/mpeg").await;
+    assert_eq!(job["error_code"], "not_audio");
+
+    let silence = fx.ffmpeg(
+        "silence.wav",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=44100:cl=stereo",
+            "-t",
+            "10",
+        ],
+    );
+    let job = refused(&fx, "silence", &silence, "audio/wav").await;
+    assert_eq!(job["error_code"], "silent");
+    assert!(
+        fx.stream_keys().await.is_empty(),
+        "nothing of a refused master is streamable"
+    );
+
+    let long = fx.ffmpeg(
+        "long.flac",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:r=8000",
+            "-t",
+            "1860",
+            "-c:a",
+            "flac",
+        ],
+    );
+    let job = refused(&fx, "long", &long, "audio/flac").await;
+    assert_eq!(job["error_code"], "too_long");
+}
+
+#[tokio::test]
+async fn an_empty_object_is_corrupt() {
+    // `complete` refuses an object whose size differs from the intent (and intents are never
+    // empty), so an empty master only reaches the worker if S3 and the row disagree; the worker
+    // still refuses it cleanly. The job is made the way `complete` makes it, then emptied.
+    let fx = Fixture::new().await;
+    let track = fx.track("empty").await;
+    let wav = fx.music("e.wav", 2, &["-c:a", "pcm_s16le"]);
+    let (asset, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    let client = fx.db.pool.get().await.unwrap();
+    let key: String = client
+        .query_one("SELECT key FROM assets WHERE id = $1", &[&asset])
+        .await
+        .unwrap()
+        .get(0);
+    fx.aws
+        .storage
+        .upload_bytes(
+            &fx.aws.storage.masters_bucket,
+            &key,
+            Vec::new(),
+            "audio/wav",
+        )
+        .await
+        .unwrap();
+    fx.deliver().await;
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error_code"], "corrupt");
+}
+
+#[tokio::test]
+async fn duplicate_delivery_is_a_no_op() {
+    let fx = Fixture::new().await;
+    let track = fx.track("dup").await;
+    let wav = fx.music("dup.wav", 5, &["-c:a", "pcm_s16le"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    let messages = fx.receive(fx.queue_url()).await;
+    assert_eq!(messages.len(), 1);
+    let body = messages[0].body().unwrap().to_owned();
+
+    assert_eq!(
+        fx.worker.handle(&body).await.unwrap(),
+        vec![Outcome::Ready(job_id)]
+    );
+    let first = fx.job(job_id).await;
+    let keys = fx.stream_keys().await;
+    // SQS delivers the same message again, to this worker and to another.
+    assert_eq!(
+        fx.worker.handle(&body).await.unwrap(),
+        vec![Outcome::AlreadyDone(job_id)]
+    );
+    assert_eq!(
+        fx.another_worker().handle(&body).await.unwrap(),
+        vec![Outcome::AlreadyDone(job_id)]
+    );
+    let again = fx.job(job_id).await;
+    assert_eq!(again["attempts"], 1);
+    assert_eq!(again["variants"], first["variants"]);
+    assert_eq!(fx.stream_keys().await, keys);
+}
+
+#[tokio::test]
+async fn two_workers_racing_on_one_job_run_it_once() {
+    let fx = Fixture::new().await;
+    let track = fx.track("race").await;
+    let wav = fx.music("race.wav", 10, &["-c:a", "pcm_s16le"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    let body = fx.receive(fx.queue_url()).await[0]
+        .body()
+        .unwrap()
+        .to_owned();
+
+    let (a, b) = (fx.worker.clone(), fx.another_worker());
+    let (ra, rb) = tokio::join!(a.handle(&body), b.handle(&body));
+    let mut outcomes = vec![ra.unwrap().remove(0), rb.unwrap().remove(0)];
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(
+        outcomes,
+        vec![Outcome::HeldElsewhere(job_id), Outcome::Ready(job_id)]
+    );
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "ready");
+    assert_eq!(job["attempts"], 1, "only one worker claimed the job");
+}
+
+#[tokio::test]
+async fn a_dead_workers_job_is_taken_over_after_its_lease_expires() {
+    let fx = Fixture::new().await;
+    let track = fx.track("crash").await;
+    let wav = fx.music("crash.wav", 5, &["-c:a", "pcm_s16le"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    let body = fx.receive(fx.queue_url()).await[0]
+        .body()
+        .unwrap()
+        .to_owned();
+    let client = fx.db.pool.get().await.unwrap();
+    // A worker claimed it, wrote half its outputs, and died; its lease is still running.
+    client
+        .execute(
+            "UPDATE transcode_jobs SET status = 'transcoding', progress = 40, attempts = 1,
+                    lease_owner = 'worker-dead', lease_expires_at = now() + interval '1 minute'
+             WHERE id = $1",
+            &[&job_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.worker.handle(&body).await.unwrap(),
+        vec![Outcome::HeldElsewhere(job_id)]
+    );
+    assert_eq!(fx.job(job_id).await["status"], "transcoding");
+    // The lease runs out; the redelivered message takes the job over.
+    client
+        .execute(
+            "UPDATE transcode_jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+            &[&job_id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fx.worker.handle(&body).await.unwrap(),
+        vec![Outcome::Ready(job_id)]
+    );
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "ready");
+    assert_eq!(job["attempts"], 2);
+    assert!(job["lease_owner"].is_null());
+}
+
+#[tokio::test]
+async fn a_newer_upload_supersedes_the_old_job() {
+    let fx = Fixture::new().await;
+    let track = fx.track("twice").await;
+    let first = fx.music("first.wav", 3, &["-c:a", "pcm_s16le"]);
+    let second = fx.music("second.wav", 4, &["-c:a", "pcm_s16le"]);
+    let (_, old_job) = fx
+        .upload(AssetKind::Master, Some(track), &first, "audio/wav")
+        .await;
+    let (_, new_job) = fx
+        .upload(AssetKind::Master, Some(track), &second, "audio/wav")
+        .await;
+    let messages = fx.receive(fx.queue_url()).await;
+    let mut outcomes = Vec::new();
+    for m in &messages {
+        outcomes.extend(fx.worker.handle(m.body().unwrap()).await.unwrap());
+    }
+    assert!(
+        outcomes.contains(&Outcome::Superseded(old_job)),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&Outcome::Ready(new_job)), "{outcomes:?}");
+    assert_eq!(fx.track_row(track).await["duration_ms"], 4000);
+}
+
+#[tokio::test]
+async fn an_s3_notification_alone_completes_and_processes_the_upload() {
+    let fx = Fixture::new().await;
+    // The masters bucket notifies the queue, as in AWS (infra/template.yaml) and `make dev`.
+    let arn = fx.queue_arn(fx.queue_url()).await;
+    fx.aws
+        .storage
+        .client()
+        .put_bucket_notification_configuration()
+        .bucket(&fx.aws.storage.masters_bucket)
+        .notification_configuration(
+            aws_sdk_s3::types::NotificationConfiguration::builder()
+                .queue_configurations(
+                    aws_sdk_s3::types::QueueConfiguration::builder()
+                        .queue_arn(arn)
+                        .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let track = fx.track("notified").await;
+    let wav = fx.music("my take 1.wav", 4, &["-c:a", "pcm_s16le"]);
+    let asset = fx
+        .put(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    // No `complete` call: the notification is the only message about the upload (moto, like
+    // S3, also sends an s3:TestEvent when the configuration is set; the worker ignores it).
+    let (delivered, response) = fx.deliver().await;
+    assert!((1..=2).contains(&delivered), "{delivered} messages");
+    assert!(response.batch_item_failures.is_empty());
+    let client = fx.db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT j.id, j.status::text, t.master_asset_id FROM transcode_jobs j
+             JOIN tracks t ON t.id = $2 WHERE j.asset_id = $1",
+            &[&asset, &track],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(1), "ready");
+    assert_eq!(row.get::<_, uuid::Uuid>(2), asset);
+}
+
+#[tokio::test]
+async fn a_bad_message_fails_alone_in_its_batch() {
+    let fx = Fixture::new().await;
+    let track = fx.track("good").await;
+    let wav = fx.music("good.wav", 3, &["-c:a", "pcm_s16le"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    let sqs = fx.aws.queue.client();
+    let bad = sqs
+        .send_message()
+        .queue_url(fx.queue_url())
+        .message_body("{not json")
+        .send()
+        .await
+        .unwrap()
+        .message_id
+        .unwrap();
+    let (delivered, response) = fx.deliver().await;
+    assert_eq!(delivered, 2);
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, vec![bad.as_str()]);
+    assert_eq!(fx.job(job_id).await["status"], "ready");
+}

@@ -1,0 +1,56 @@
+//! `hound dlq list` and `hound dlq redrive <id>`: the dead-letter record (`failed_jobs`).
+
+use anyhow::Context as _;
+use hound::transcode::dead_letter::{self, FailedJob};
+use uuid::Uuid;
+
+pub async fn list(all: bool, json: bool) -> anyhow::Result<()> {
+    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
+    let client = pool.get().await.context("connecting to the database")?;
+    let failed = dead_letter::list(&client, all).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&failed)?);
+        return Ok(());
+    }
+    if failed.is_empty() {
+        println!(
+            "no dead-lettered messages{}",
+            if all { "" } else { " awaiting redrive" }
+        );
+        return Ok(());
+    }
+    for f in &failed {
+        print_one(f);
+    }
+    Ok(())
+}
+
+fn print_one(f: &FailedJob) {
+    let when = f
+        .first_seen_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let job = f
+        .job_id
+        .map(|j| j.to_string())
+        .unwrap_or_else(|| "-".into());
+    let redriven = f.redriven_at.map(|_| "  (redriven)").unwrap_or_default();
+    println!(
+        "{id}  {when}  queue={queue}  job={job}  receives={n}{redriven}\n    error: {error}",
+        id = f.id,
+        queue = f.queue,
+        n = f.receive_count,
+        error = f.error,
+    );
+}
+
+/// Replay one record onto the transcode queue (`TRANSCODE_QUEUE_URL`).
+pub async fn redrive(id: Uuid) -> anyhow::Result<()> {
+    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
+    let aws = hound::storage::aws_config().await;
+    let queue = hound::storage::Queue::from_env(&aws)?;
+    let failed = dead_letter::redrive(&pool, &queue, id).await?;
+    println!("redriven to {}:", queue.transcode_queue_url);
+    print_one(&failed);
+    Ok(())
+}
