@@ -6,13 +6,16 @@
 VENV ?= .venv
 export VENV
 
-.PHONY: help dev test bench lint fmt migrate
+.PHONY: help dev demo test bench lint fmt migrate
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 dev: ## Serve the whole API on http://127.0.0.1:9000 (Ctrl-C stops what it started)
 	@bash infra/local/dev.sh
+
+demo: ## With `make dev` running: walk the whole story over HTTP (artist → worker → listener)
+	@bash infra/local/demo.sh
 
 test: ## fmt check, clippy, cfn-lint and every test, against real Postgres and moto
 	@bash infra/local/test.sh

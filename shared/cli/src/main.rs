@@ -4,6 +4,7 @@
 mod demo;
 mod dlq;
 mod poller;
+mod walk;
 
 use std::sync::Arc;
 
@@ -44,6 +45,16 @@ enum Command {
         /// Messages per invocation (the SAM template's BatchSize).
         #[arg(long, default_value_t = 1)]
         batch_size: i32,
+    },
+    /// Walk the whole story over HTTP against a running API (`make demo`): an artist uploads and
+    /// publishes, a listener browses, streams, plays and saves. Exits non-zero at the first
+    /// step that does not behave.
+    Demo {
+        #[arg(long, default_value = "http://127.0.0.1:9000")]
+        base_url: String,
+        /// How long to wait for the transcode jobs.
+        #[arg(long, default_value_t = 120)]
+        timeout_s: u64,
     },
     /// Print a fresh JWT keyset (the JSON value of JWT_KEYS) with one random key.
     JwtKeygen {
@@ -100,6 +111,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Dlq {
             action: DlqAction::Redrive { id },
         } => dlq::redrive(id).await?,
+        Command::Demo {
+            base_url,
+            timeout_s,
+        } => walk::run(&base_url, std::time::Duration::from_secs(timeout_s)).await?,
         Command::LocalPoller {
             routes,
             invoke_url,
