@@ -23,11 +23,30 @@ enum Command {
     /// Create the local buckets and queues on the S3/SQS endpoint in AWS_ENDPOINT_URL (moto) if
     /// missing, and print the matching `export` lines for the functions' environment.
     LocalAws,
+    /// The monthly partitions of the telemetry tables (plays, listen_events).
+    Partitions {
+        #[command(subcommand)]
+        action: PartitionsAction,
+    },
     /// Print a fresh JWT keyset (the JSON value of JWT_KEYS) with one random key.
     JwtKeygen {
         /// The key id to give the new key.
         #[arg(long, default_value = "k1")]
         kid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PartitionsAction {
+    /// Create last month's, this month's and the next N months' partitions where missing.
+    Ensure {
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(0..=120))]
+        months: i32,
+    },
+    /// Detach and drop whole partitions whose every row is older than N days.
+    Prune {
+        #[arg(long, value_parser = clap::value_parser!(u32).range(31..))]
+        keep_days: u32,
     },
 }
 
@@ -59,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed => seed().await?,
         Command::JwtKeygen { kid } => println!("{}", JwtKeys::generate_json(&kid)),
         Command::LocalAws => local_aws().await?,
+        Command::Partitions { action } => partitions(action).await?,
     }
     Ok(())
 }
@@ -75,6 +95,33 @@ async fn seed() -> anyhow::Result<()> {
             Ok(_) => println!("seed: created {email} (password {DEMO_PASSWORD})"),
             Err(AuthError::EmailTaken) => println!("seed: {email} exists"),
             Err(e) => return Err(anyhow::anyhow!("seeding {email}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+async fn partitions(action: PartitionsAction) -> anyhow::Result<()> {
+    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
+    let client = pool.get().await.context("connecting to the database")?;
+    let now = time::OffsetDateTime::now_utc();
+    match action {
+        PartitionsAction::Ensure { months } => {
+            let created = hound::partitions::ensure(&client, now, months).await?;
+            if created.is_empty() {
+                println!("partitions: all present");
+            }
+            for name in created {
+                println!("partitions: created {name}");
+            }
+        }
+        PartitionsAction::Prune { keep_days } => {
+            let dropped = hound::partitions::prune(&client, now, keep_days).await?;
+            if dropped.is_empty() {
+                println!("partitions: nothing older than {keep_days} days");
+            }
+            for name in dropped {
+                println!("partitions: dropped {name}");
+            }
         }
     }
     Ok(())
