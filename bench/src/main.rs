@@ -1,6 +1,8 @@
 //! `make bench`: in-process handler latency against the local Postgres, each figure printed as
 //! a ratio to a baseline measured in the same run, so results compare across machines.
 
+mod listener;
+
 use std::time::{Duration, Instant};
 
 use hound::auth::Passwords;
@@ -118,4 +120,7 @@ async fn main() {
         ms(login.p50.saturating_sub(argon.p50)),
         ms(login.p50.saturating_sub(argon.p50)) / ms(baseline.p50)
     );
+    drop(db);
+
+    listener::run().await;
 }

@@ -23,7 +23,7 @@ unset JWT_KEYS  # tests make their own keysets
 
 # The over-HTTP tests run functions under `cargo lambda watch` (`cargo run --bin NAME`); build
 # them first, so that a test does not wait for that build.
-cargo build -q -p auth -p studio
+cargo build -q -p auth -p studio -p listener -p transcoder -p dead-letter -p maintenance -p hound-cli
 
 if cargo nextest --version >/dev/null 2>&1; then
     log "cargo nextest run --workspace"

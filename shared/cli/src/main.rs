@@ -56,6 +56,11 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         timeout_s: u64,
     },
+    /// The monthly partitions of the telemetry tables (plays, listen_events).
+    Partitions {
+        #[command(subcommand)]
+        action: PartitionsAction,
+    },
     /// Print a fresh JWT keyset (the JSON value of JWT_KEYS) with one random key.
     JwtKeygen {
         /// The key id to give the new key.
@@ -75,6 +80,20 @@ enum DlqAction {
     },
     /// Put one back on the transcode queue (TRANSCODE_QUEUE_URL) once its cause is fixed.
     Redrive { id: uuid::Uuid },
+}
+
+#[derive(Subcommand)]
+enum PartitionsAction {
+    /// Create last month's, this month's and the next N months' partitions where missing.
+    Ensure {
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(0..=120))]
+        months: i32,
+    },
+    /// Detach and drop whole partitions whose every row is older than N days.
+    Prune {
+        #[arg(long, value_parser = clap::value_parser!(u32).range(31..))]
+        keep_days: u32,
+    },
 }
 
 /// Demo accounts created by `hound seed` (documented in the README).
@@ -120,6 +139,7 @@ async fn main() -> anyhow::Result<()> {
             invoke_url,
             batch_size,
         } => poller::run(routes, invoke_url, batch_size).await?,
+        Command::Partitions { action } => partitions(action).await?,
     }
     Ok(())
 }
@@ -143,6 +163,33 @@ async fn seed() -> anyhow::Result<()> {
         demo::seed(&pool, DEMO_ACCOUNTS[0].0).await?;
     } else {
         println!("seed: no MASTERS_BUCKET, so no demo catalogue (run `hound local-aws` first)");
+    }
+    Ok(())
+}
+
+async fn partitions(action: PartitionsAction) -> anyhow::Result<()> {
+    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
+    let client = pool.get().await.context("connecting to the database")?;
+    let now = time::OffsetDateTime::now_utc();
+    match action {
+        PartitionsAction::Ensure { months } => {
+            let created = hound::partitions::ensure(&client, now, months).await?;
+            if created.is_empty() {
+                println!("partitions: all present");
+            }
+            for name in created {
+                println!("partitions: created {name}");
+            }
+        }
+        PartitionsAction::Prune { keep_days } => {
+            let dropped = hound::partitions::prune(&client, now, keep_days).await?;
+            if dropped.is_empty() {
+                println!("partitions: nothing older than {keep_days} days");
+            }
+            for name in dropped {
+                println!("partitions: dropped {name}");
+            }
+        }
     }
     Ok(())
 }

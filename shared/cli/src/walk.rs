@@ -25,7 +25,9 @@ impl Api {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<(StatusCode, Value)> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -112,7 +114,11 @@ async fn upload(
     {
         put = put.header(name, value.as_str().unwrap_or_default());
     }
-    let response = put.body(bytes).send().await.context("PUT to the upload URL")?;
+    let response = put
+        .body(bytes)
+        .send()
+        .await
+        .context("PUT to the upload URL")?;
     ensure!(
         response.status().is_success(),
         "the presigned PUT answered {}",
@@ -189,7 +195,19 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
     for (i, track) in tracks.iter().enumerate() {
         let master = dir.path().join(format!("master-{i}.wav"));
         let source = format!("sine=f={}:r=44100:d=8", 220 + 110 * i);
-        ffmpeg(&["-f", "lavfi", "-i", &source, "-ac", "2", "-c:a", "pcm_s16le"], &master)?;
+        ffmpeg(
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                &source,
+                "-ac",
+                "2",
+                "-c:a",
+                "pcm_s16le",
+            ],
+            &master,
+        )?;
         let job = upload(
             &api,
             &artist,
@@ -202,7 +220,17 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
         jobs.push(job);
     }
     let cover = dir.path().join("cover.jpg");
-    ffmpeg(&["-f", "lavfi", "-i", "mandelbrot=s=1200x1200", "-frames:v", "1"], &cover)?;
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "mandelbrot=s=1200x1200",
+            "-frames:v",
+            "1",
+        ],
+        &cover,
+    )?;
     jobs.push(
         upload(
             &api,
@@ -222,7 +250,13 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
         let mut ready = 0;
         for job in &jobs {
             let j = api
-                .expect(Method::GET, &format!("/v1/studio/jobs/{job}"), Some(&artist), None, &[200])
+                .expect(
+                    Method::GET,
+                    &format!("/v1/studio/jobs/{job}"),
+                    Some(&artist),
+                    None,
+                    &[200],
+                )
                 .await?;
             let status = str_at(&j, "/status")?;
             if status == "failed" {
@@ -242,7 +276,10 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    step(format!("transcoded in {:.1} s", started.elapsed().as_secs_f64()));
+    step(format!(
+        "transcoded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     api.expect(
         Method::POST,
         &format!("/v1/studio/releases/{release_id}/submit"),
@@ -280,7 +317,13 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
     let listener = str_at(&signup, "/session/access_token")?.to_owned();
     step("listener signed up");
     let home = api
-        .expect(Method::GET, "/v1/listener/home", Some(&listener), None, &[200])
+        .expect(
+            Method::GET,
+            "/v1/listener/home",
+            Some(&listener),
+            None,
+            &[200],
+        )
         .await?;
     let on_home = home["new_releases"]
         .as_array()
@@ -313,11 +356,25 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
         .and_then(|r| r.first())
         .and_then(|r| r["url"].as_str())
         .ok_or_else(|| anyhow!("no rendition URL: {stream}"))?;
-    let bytes = api.http.get(url).send().await?.error_for_status()?.bytes().await?;
+    let bytes = api
+        .http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
     let file = dir.path().join("stream.bin");
     std::fs::write(&file, &bytes)?;
     let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(&file)
         .output()
         .context("running ffprobe")?;
@@ -337,7 +394,13 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
         "source": "album",
     }]});
     let plays = api
-        .expect(Method::POST, "/v1/listener/telemetry/plays", Some(&listener), Some(play), &[202])
+        .expect(
+            Method::POST,
+            "/v1/listener/telemetry/plays",
+            Some(&listener),
+            Some(play),
+            &[202],
+        )
         .await?;
     ensure!(plays["accepted"] == 1, "plays: {plays}");
     step("a play posted");
@@ -352,14 +415,23 @@ pub async fn run(base: &str, timeout: Duration) -> anyhow::Result<()> {
         .await?;
     ensure!(saved["saved"] == true, "save: {saved}");
     let library = api
-        .expect(Method::GET, "/v1/listener/library/tracks", Some(&listener), None, &[200])
+        .expect(
+            Method::GET,
+            "/v1/listener/library/tracks",
+            Some(&listener),
+            None,
+            &[200],
+        )
         .await?;
     let in_library = library["items"].as_array().is_some_and(|items| {
         items
             .iter()
             .any(|i| i["id"] == tracks[0].as_str() || i["track"]["id"] == tracks[0].as_str())
     });
-    ensure!(in_library, "the saved track is not in the library: {library}");
+    ensure!(
+        in_library,
+        "the saved track is not in the library: {library}"
+    );
     step("track saved and in the library");
     println!("demo walk: every step behaved");
     Ok(())

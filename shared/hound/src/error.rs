@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::auth::AuthError;
 use crate::catalog::StudioError;
 use crate::db::DbError;
+use crate::listener::ListenerError;
 
 /// An error answer. Build it with the constructors; the body is rendered in one place.
 #[derive(Debug)]
@@ -214,6 +215,34 @@ impl From<StudioError> for ApiError {
                 Self::unavailable()
             }
             StudioError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<ListenerError> for ApiError {
+    fn from(err: ListenerError) -> Self {
+        match err {
+            ListenerError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
+            ListenerError::NotFound => Self::not_found(),
+            ListenerError::Gated(gate) => {
+                let gate = serde_json::to_value(gate).unwrap_or(Value::Null);
+                Self::new(
+                    StatusCode::FORBIDDEN,
+                    "gated",
+                    "This release streams only for listeners who unlocked it.",
+                )
+                .with_detail("gate", gate)
+            }
+            ListenerError::NotReady => Self::new(
+                StatusCode::CONFLICT,
+                "not_ready",
+                "This track has no playable rendition yet.",
+            ),
+            ListenerError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "dependency unavailable");
+                Self::unavailable()
+            }
+            ListenerError::Db(db) => db.into(),
         }
     }
 }

@@ -4,10 +4,13 @@
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod cursor;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod listener;
 pub mod media;
+pub mod partitions;
 pub mod profiles;
 pub mod storage;
 pub mod telemetry;

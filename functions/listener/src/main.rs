@@ -1,0 +1,8 @@
+//! Lambda entry point: build the state once per cold start, then serve API Gateway events.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    hound::telemetry::init();
+    let state = listener::AppState::from_env().await?;
+    lambda_http::run(listener::router(state)).await
+}

@@ -1,0 +1,124 @@
+//! Home: what it lists, and that it costs one statement whatever the number of cards.
+
+use serde_json::json;
+use time::Duration;
+use time::format_description::well_known::Rfc3339;
+
+use crate::*;
+
+async fn plays(app: &App, listener: &Account, track: Uuid, n: usize) {
+    let started = (time::OffsetDateTime::now_utc() - Duration::hours(1))
+        .format(&Rfc3339)
+        .unwrap();
+    let plays: Vec<_> = (0..n)
+        .map(|_| {
+            json!({"id": Uuid::new_v4(), "track_id": track, "started_at": started,
+                        "ms_played": 1000, "completed": false, "source": "home"})
+        })
+        .collect();
+    let r = Call::post("/v1/listener/telemetry/plays")
+        .json(&json!({"plays": plays}))
+        .bearer(&listener.token)
+        .send(&app.router)
+        .await;
+    assert_eq!(r.body["accepted"], n, "{}", r.body);
+}
+
+fn ids(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|card| card["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn home_lists_new_and_popular_public_releases_only() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (older, _) = app.release(&owner, "published", "public", None).await;
+    app.execute(
+        "UPDATE releases SET published_at = now() - interval '1 day' WHERE id = $1",
+        &[&older],
+    )
+    .await;
+    let (newer, _) = app.release(&owner, "published", "public", None).await;
+    let (_draft, _) = app.release(&owner, "draft", "public", None).await;
+    let (unlisted, _) = app.release(&owner, "published", "unlisted", None).await;
+    let (_future, _) = app
+        .release(
+            &owner,
+            "scheduled",
+            "public",
+            Some(time::OffsetDateTime::now_utc() + Duration::days(1)),
+        )
+        .await;
+    let older_track = app.playable_track(older, 1, 60_000, -14.0, -3.0).await;
+    let newer_track = app.playable_track(newer, 1, 60_000, -14.0, -3.0).await;
+    let unlisted_track = app.playable_track(unlisted, 1, 60_000, -14.0, -3.0).await;
+    plays(&app, &fan, older_track, 3).await;
+    plays(&app, &fan, newer_track, 1).await;
+    plays(&app, &fan, unlisted_track, 9).await;
+    app.cover(newer).await;
+
+    let r = app.get("/v1/listener/home", None).await;
+
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        ids(&r.body["new_releases"]),
+        [newer.to_string(), older.to_string()]
+    );
+    assert_eq!(
+        ids(&r.body["popular"]),
+        [older.to_string(), newer.to_string()]
+    );
+    assert_eq!(r.body["for_you"], json!([]));
+    let card = &r.body["new_releases"][0];
+    assert_eq!(card["kind"], "album");
+    assert_eq!(card["access"], "public");
+    assert!(card["artist"]["name"].is_string());
+    assert!(card["cover"]["300"]["webp"].is_string());
+    assert!(card["published_at"].is_string());
+    assert!(r.body["new_releases"][1]["cover"].is_null());
+}
+
+#[tokio::test]
+async fn home_runs_one_statement_whatever_the_number_of_cards() {
+    let app = App::new().await;
+    let counter = StatementCounter::start(&app.db.url).await;
+    let pool = hound::db::pool(&hound::db::PoolSettings {
+        url: counter.url.clone().into(),
+        max_size: 1,
+        ca_file: None,
+    })
+    .unwrap();
+    let counted = router_with(&app.db, &app.aws, pool, None);
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let home = || Call::get("/v1/listener/home").send(&counted);
+
+    // Warm the connection (type lookups and statement preparation happen once per connection).
+    assert_eq!(home().await.status, 200);
+    counter.take();
+    let empty = home().await;
+    let with_none = counter.take();
+
+    let mut tracks = Vec::new();
+    for _ in 0..25 {
+        let (release, _) = app.release(&owner, "published", "public", None).await;
+        app.cover(release).await;
+        tracks.push(app.playable_track(release, 1, 60_000, -14.0, -3.0).await);
+    }
+    for (i, track) in tracks.iter().enumerate() {
+        plays(&app, &fan, *track, 1 + i % 3).await;
+    }
+    counter.take();
+    let full = home().await;
+    let with_forty = counter.take();
+
+    assert_eq!(empty.body["new_releases"].as_array().unwrap().len(), 0);
+    assert_eq!(full.body["new_releases"].as_array().unwrap().len(), 20);
+    assert_eq!(full.body["popular"].as_array().unwrap().len(), 20);
+    assert_eq!((with_none, with_forty), (1, 1));
+}

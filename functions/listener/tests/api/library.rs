@@ -1,0 +1,136 @@
+//! Saves and the library.
+
+use crate::*;
+
+async fn send(app: &App, method: &str, path: &str, token: &str) -> TestResponse {
+    Call::new(method, path)
+        .bearer(token)
+        .send(&app.router)
+        .await
+}
+
+#[tokio::test]
+async fn saving_and_unsaving_are_idempotent() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    let path = format!("/v1/listener/tracks/{track}/save");
+
+    for _ in 0..2 {
+        let r = send(&app, "POST", &path, &fan.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["saved"], true);
+    }
+    assert_eq!(app.count("SELECT count(*) FROM saves").await, 1);
+    for _ in 0..2 {
+        let r = send(&app, "DELETE", &path, &fan.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["saved"], false);
+    }
+    assert_eq!(app.count("SELECT count(*) FROM saves").await, 0);
+    let r = Call::post(&path).send(&app.router).await;
+    assert_error(&r, 401, "unauthorized");
+}
+
+#[tokio::test]
+async fn only_visible_tracks_can_be_saved() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (draft, _) = app.release(&owner, "draft", "public", None).await;
+    let hidden = app.track(draft, 1, 60_000).await;
+    let (gated, _) = app.release(&owner, "published", "code", None).await;
+    let page_only = app.track(gated, 1, 60_000).await;
+
+    let r = send(
+        &app,
+        "POST",
+        &format!("/v1/listener/tracks/{hidden}/save"),
+        &fan.token,
+    )
+    .await;
+    assert_error(&r, 404, "not_found");
+    let r = send(
+        &app,
+        "POST",
+        &format!("/v1/listener/tracks/{}/save", Uuid::new_v4()),
+        &fan.token,
+    )
+    .await;
+    assert_error(&r, 404, "not_found");
+    // A gated release's album page is visible, so its tracks can be saved.
+    let r = send(
+        &app,
+        "POST",
+        &format!("/v1/listener/tracks/{page_only}/save"),
+        &fan.token,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The owner can save their own draft's track.
+    let r = send(
+        &app,
+        "POST",
+        &format!("/v1/listener/tracks/{hidden}/save"),
+        &owner.token,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_library_pages_newest_first_by_cursor() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let mut saved = Vec::new();
+    for position in 1..=5 {
+        let track = app.track(release, position, 60_000).await;
+        let r = send(
+            &app,
+            "POST",
+            &format!("/v1/listener/tracks/{track}/save"),
+            &fan.token,
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        saved.push(track.to_string());
+    }
+    saved.reverse();
+
+    let mut seen = Vec::new();
+    let mut path = "/v1/listener/library/tracks?limit=2".to_owned();
+    for _ in 0..5 {
+        let r = send(&app, "GET", &path, &fan.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        for item in r.body["items"].as_array().unwrap() {
+            seen.push(item["track"]["id"].as_str().unwrap().to_owned());
+            assert_eq!(item["release"]["id"], release.to_string());
+        }
+        match r.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/listener/library/tracks?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, saved);
+
+    let r = send(
+        &app,
+        "GET",
+        "/v1/listener/library/tracks?cursor=garbage",
+        &fan.token,
+    )
+    .await;
+    assert_error(&r, 400, "invalid_request");
+    let r = send(
+        &app,
+        "GET",
+        "/v1/listener/library/tracks?limit=0",
+        &fan.token,
+    )
+    .await;
+    assert_error(&r, 400, "invalid_request");
+}

@@ -1,0 +1,178 @@
+//! Streams: real downloads from presigned URLs, loudness, and tracks that are not ready.
+
+use crate::*;
+
+#[tokio::test]
+async fn a_presigned_rendition_url_downloads_the_rendition_bytes() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 180_000, -9.0, -0.5).await;
+    let bytes = b"not really aac, but these exact bytes".to_vec();
+    app.aws
+        .storage
+        .client()
+        .put_object()
+        .bucket(&app.aws.storage.streams_bucket)
+        .key(format!("{track}/aac_256.m4a"))
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+
+    let r = app
+        .get(&format!("/v1/listener/tracks/{track}/stream"), None)
+        .await;
+
+    assert_eq!(r.status, 200, "{}", r.body);
+    let renditions = r.body["renditions"].as_array().unwrap();
+    let names: Vec<&str> = renditions
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["aac_256", "aac_128", "opus_96"]);
+    assert_eq!(renditions[0]["codec"], "aac");
+    assert_eq!(renditions[0]["bitrate_kbps"], 256);
+    assert_eq!(renditions[0]["mime"], "audio/mp4");
+    assert_eq!(renditions[2]["mime"], "audio/ogg");
+    let url = renditions[0]["url"].as_str().unwrap();
+    assert!(url.contains("X-Amz-Expires=900"), "{url}");
+    assert!(!url.contains("m.wav"), "never the master: {url}");
+    let downloaded = reqwest::get(url).await.unwrap();
+    assert_eq!(downloaded.status(), 200);
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
+    assert_eq!(r.body["track_id"], track.to_string());
+    assert!(r.body["expires_at"].is_string());
+}
+
+#[tokio::test]
+async fn album_gain_is_the_duration_weighted_mean_capped_by_the_loudest_peak() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    // 3 minutes at -10 LUFS and 1 minute at -20: album loudness -11.1 LUFS, so -2.89 dB brings it to
+    // -14; peaks are low enough not to bind.
+    let loud = app.playable_track(release, 1, 180_000, -10.0, -6.0).await;
+    app.playable_track(release, 2, 60_000, -20.0, -12.0).await;
+
+    let r = app
+        .get(&format!("/v1/listener/tracks/{loud}/stream"), None)
+        .await;
+
+    assert_eq!(r.status, 200, "{}", r.body);
+    let loudness = &r.body["loudness"];
+    assert_eq!(loudness["integrated_lufs"], -10.0);
+    assert_eq!(loudness["true_peak_dbtp"], -6.0);
+    assert_eq!(loudness["gain_db"], -4.0);
+    assert_eq!(loudness["album_gain_db"], -2.89);
+
+    // A hot peak caps it: with a -0.5 dBTP peak the album may gain at most -0.5 dB.
+    let (quiet, _) = app.release(&owner, "published", "public", None).await;
+    let t = app.playable_track(quiet, 1, 60_000, -20.0, -0.5).await;
+    let r = app
+        .get(&format!("/v1/listener/tracks/{t}/stream"), None)
+        .await;
+    assert_eq!(r.body["loudness"]["album_gain_db"], -0.5);
+    assert_eq!(r.body["loudness"]["gain_db"], -0.5);
+}
+
+#[tokio::test]
+async fn a_track_without_complete_renditions_is_409_not_ready_and_not_playable() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let bare = app.track(release, 1, 60_000).await;
+    let pending = app.playable_track(release, 2, 60_000, -14.0, -3.0).await;
+    app.execute(
+        "UPDATE variants SET status = 'generating' WHERE key LIKE $1",
+        &[&format!("{pending}/%")],
+    )
+    .await;
+
+    for track in [bare, pending] {
+        let r = app
+            .get(&format!("/v1/listener/tracks/{track}/stream"), None)
+            .await;
+        assert_error(&r, 409, "not_ready");
+    }
+    let album = app
+        .get(&format!("/v1/listener/albums/{release}"), None)
+        .await;
+    assert_eq!(album.status, 200, "{}", album.body);
+    let tracks = album.body["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 2);
+    assert!(tracks.iter().all(|t| t["playable"] == false));
+    assert!(tracks[0]["loudness"].is_null());
+    assert_eq!(tracks[1]["loudness"]["integrated_lufs"], -14.0);
+}
+
+#[tokio::test]
+async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let second = app.playable_track(release, 2, 90_000, -12.0, -2.0).await;
+    let first = app.playable_track(release, 1, 60_000, -12.0, -2.0).await;
+    app.execute(
+        "UPDATE tracks SET explicit = true WHERE id = $1",
+        &[&second],
+    )
+    .await;
+    app.cover(release).await;
+    let jpeg = b"jpeg bytes".to_vec();
+    let cover_key: String = {
+        let client = app.db.pool.get().await.unwrap();
+        client
+            .query_one(
+                "SELECT v.key FROM variants v WHERE v.name = 'cover_600_jpeg'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    app.aws
+        .storage
+        .client()
+        .put_object()
+        .bucket(&app.aws.storage.covers_bucket)
+        .key(&cover_key)
+        .body(jpeg.clone().into())
+        .send()
+        .await
+        .unwrap();
+
+    let r = app
+        .get(&format!("/v1/listener/albums/{release}"), None)
+        .await;
+
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tracks = r.body["tracks"].as_array().unwrap();
+    assert_eq!(tracks[0]["id"], first.to_string());
+    assert_eq!(tracks[1]["id"], second.to_string());
+    assert_eq!(tracks[1]["explicit"], true);
+    assert_eq!(tracks[1]["duration_ms"], 90_000);
+    assert_eq!(tracks[0]["playable"], true);
+    assert!(!r.body["artist"]["slug"].as_str().unwrap().is_empty());
+    let cover = r.body["cover"].as_object().unwrap();
+    assert_eq!(cover.keys().collect::<Vec<_>>(), ["1200", "300", "600"]);
+    let url = cover["600"]["jpeg"].as_str().unwrap();
+    assert!(cover["600"]["webp"].is_string());
+    let downloaded = reqwest::get(url).await.unwrap();
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), jpeg);
+
+    // With a CDN, covers are CDN base + key.
+    let cdn = router_with(
+        &app.db,
+        &app.aws,
+        app.db.pool.clone(),
+        Some("https://cdn.example.com/"),
+    );
+    let r = Call::get(&format!("/v1/listener/albums/{release}"))
+        .send(&cdn)
+        .await;
+    assert_eq!(
+        r.body["cover"]["600"]["jpeg"],
+        format!("https://cdn.example.com/{cover_key}")
+    );
+}

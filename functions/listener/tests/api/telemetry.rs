@@ -1,0 +1,173 @@
+//! Telemetry batches: idempotency, per-item rejection, limits.
+
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::*;
+
+fn at(offset: Duration) -> String {
+    (OffsetDateTime::now_utc() + offset)
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+fn play(id: Uuid, track: Uuid, ms: i64, started: Duration) -> Value {
+    json!({"id": id, "track_id": track, "started_at": at(started), "ms_played": ms,
+           "completed": false, "source": "album"})
+}
+
+async fn post_plays(app: &App, token: &str, plays: Vec<Value>) -> hound::testing::TestResponse {
+    Call::post("/v1/listener/telemetry/plays")
+        .json(&json!({"plays": plays}))
+        .bearer(token)
+        .send(&app.router)
+        .await
+}
+
+#[tokio::test]
+async fn a_resent_play_id_is_counted_once_across_two_batches() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 180_000, -14.0, -3.0).await;
+    let repeated = play(Uuid::new_v4(), track, 30_000, -Duration::minutes(3));
+    let fresh = play(Uuid::new_v4(), track, 30_000, -Duration::minutes(2));
+
+    let first = post_plays(&app, &fan.token, vec![repeated.clone()]).await;
+    let second = post_plays(&app, &fan.token, vec![repeated.clone(), fresh, repeated]).await;
+
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert_eq!(first.body["accepted"], 1);
+    assert_eq!(first.body["duplicates"], 0);
+    assert_eq!(second.status, 202, "{}", second.body);
+    assert_eq!(second.body["accepted"], 1);
+    assert_eq!(second.body["duplicates"], 2);
+    assert_eq!(app.count("SELECT count(*) FROM plays").await, 2);
+    assert_eq!(
+        app.count("SELECT sum(plays)::bigint FROM release_play_days")
+            .await,
+        2,
+        "the rollup counts only rows really inserted"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_of_500_mixed_items_keeps_the_good_and_reports_each_bad_one() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    let (draft, _) = app.release(&owner, "draft", "public", None).await;
+    let hidden = app.playable_track(draft, 1, 60_000, -14.0, -3.0).await;
+    let (gated_release, _) = app.release(&owner, "published", "paid", None).await;
+    let gated = app
+        .playable_track(gated_release, 1, 60_000, -14.0, -3.0)
+        .await;
+
+    let mut plays = Vec::new();
+    let mut want_rejected = Vec::new();
+    for i in 0..500 {
+        let id = Uuid::new_v4();
+        let (item, problem) = match i % 10 {
+            0 => (
+                play(id, Uuid::new_v4(), 1000, -Duration::hours(1)),
+                Some("unknown_track"),
+            ),
+            1 => (
+                play(id, hidden, 1000, -Duration::hours(1)),
+                Some("unknown_track"),
+            ),
+            2 => (play(id, gated, 1000, -Duration::hours(1)), Some("gated")),
+            3 => (
+                play(id, track, 70_001, -Duration::hours(1)),
+                Some("ms_played_exceeds_duration"),
+            ),
+            4 => (
+                play(id, track, 1000, Duration::minutes(10)),
+                Some("in_future"),
+            ),
+            5 => (play(id, track, 1000, -Duration::days(31)), Some("too_old")),
+            6 => (play(id, track, 70_000, Duration::minutes(4)), None),
+            _ => (play(id, track, 1000, -Duration::days(29)), None),
+        };
+        if let Some(problem) = problem {
+            want_rejected.push(json!({"index": i, "id": id, "problem": problem}));
+        }
+        plays.push(item);
+    }
+
+    let r = post_plays(&app, &fan.token, plays).await;
+
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["accepted"], 200);
+    assert_eq!(r.body["duplicates"], 0);
+    assert_eq!(r.body["details"]["rejected"], Value::Array(want_rejected));
+    assert_eq!(app.count("SELECT count(*) FROM plays").await, 200);
+}
+
+#[tokio::test]
+async fn more_than_500_items_or_no_bearer_are_refused_whole() {
+    let app = App::new().await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let plays: Vec<Value> = (0..501)
+        .map(|_| play(Uuid::new_v4(), Uuid::new_v4(), 1, -Duration::minutes(1)))
+        .collect();
+    let r = post_plays(&app, &fan.token, plays).await;
+    assert_error(&r, 400, "invalid_request");
+    assert!(r.body["error"]["details"]["fields"]["plays"].is_string());
+
+    let r = Call::post("/v1/listener/telemetry/plays")
+        .json(&json!({"plays": []}))
+        .send(&app.router)
+        .await;
+    assert_error(&r, 401, "unauthorized");
+
+    let r = post_plays(&app, &fan.token, vec![json!({"id": "nope"})]).await;
+    assert_error(&r, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn events_are_stored_once_with_their_props() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    let seek = json!({"id": Uuid::new_v4(), "type": "seek", "track_id": track,
+                      "at": at(-Duration::seconds(5)), "props": {"to_ms": 1200}});
+    let events = json!({"events": [
+        seek,
+        {"id": Uuid::new_v4(), "type": "app_open", "at": at(-Duration::seconds(9))},
+        {"id": Uuid::new_v4(), "type": "Bad Type", "at": at(Duration::ZERO)},
+        {"id": Uuid::new_v4(), "type": "seek", "track_id": Uuid::new_v4(), "at": at(Duration::ZERO)},
+    ]});
+    let send = || {
+        Call::post("/v1/listener/telemetry/events")
+            .json(&events)
+            .bearer(&fan.token)
+            .send(&app.router)
+    };
+
+    let first = send().await;
+    let again = send().await;
+
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert_eq!(first.body["accepted"], 2);
+    let problems: Vec<&str> = first.body["details"]["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["problem"].as_str().unwrap())
+        .collect();
+    assert_eq!(problems, ["invalid_type", "unknown_track"]);
+    assert_eq!(again.body["accepted"], 0);
+    assert_eq!(again.body["duplicates"], 2);
+    assert_eq!(
+        app.count("SELECT count(*) FROM listen_events WHERE props->>'to_ms' = '1200'")
+            .await,
+        1
+    );
+}

@@ -1,0 +1,18 @@
+//! Lambda entry point for the scheduled maintenance tasks.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    hound::telemetry::init();
+    let pool = maintenance::pool_from_env()?;
+    let pool = &pool;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<maintenance::Task>| async move {
+            maintenance::handle(pool, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        },
+    ))
+    .await
+}

@@ -1,0 +1,228 @@
+//! The end-to-end walk (`make demo`) as a test: every function under `cargo lambda watch`, S3
+//! notifications and the job messages reaching the transcoder through the local poller and the
+//! Lambda invoke API, all against a database and moto buckets/queues of the test's own.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use hound::testing::{TestAws, TestDb, aws_endpoint};
+
+/// A child process group, killed with the test.
+struct Group(tokio::process::Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn arn(aws: &TestAws, url: &str) -> String {
+    aws.queue
+        .client()
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()
+        .remove(&QueueAttributeName::QueueArn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_demo_walk_passes_end_to_end() {
+    let db = TestDb::new().await;
+    let aws = TestAws::new().await;
+    let sqs = aws.queue.client();
+    let queue_url = aws.queue.transcode_queue_url.clone();
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(format!("{}-dlq", queue_url.rsplit('/').next().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let redrive =
+        serde_json::json!({"deadLetterTargetArn": arn(&aws, &dlq_url).await, "maxReceiveCount": 3});
+    sqs.set_queue_attributes()
+        .queue_url(&queue_url)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = arn(&aws, &queue_url).await;
+    for bucket in [&aws.storage.masters_bucket, &aws.storage.covers_bucket] {
+        aws.storage
+            .client()
+            .put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(
+                aws_sdk_s3::types::NotificationConfiguration::builder()
+                    .queue_configurations(
+                        aws_sdk_s3::types::QueueConfiguration::builder()
+                            .queue_arn(&queue_arn)
+                            .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let log_path = std::env::temp_dir().join(format!("hound-e2e-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let env = [
+        ("DATABASE_URL", db.url.clone()),
+        ("JWT_KEYS", hound::auth::JwtKeys::generate_json("e2e")),
+        ("AWS_ENDPOINT_URL", aws_endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("MASTERS_BUCKET", aws.storage.masters_bucket.clone()),
+        ("COVERS_BUCKET", aws.storage.covers_bucket.clone()),
+        ("STREAMS_BUCKET", aws.storage.streams_bucket.clone()),
+        ("TRANSCODE_QUEUE_URL", queue_url.clone()),
+        ("LOG_FORMAT", "json".into()),
+    ];
+    let watch = tokio::process::Command::new("cargo")
+        .args([
+            "lambda",
+            "watch",
+            "-A",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+        ])
+        .current_dir(workspace)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log.try_clone().unwrap())
+        .process_group(0)
+        .spawn()
+        .expect("cargo lambda is installed (make test installs it)");
+    let _watch = Group(watch);
+    let poller = tokio::process::Command::new(env!("CARGO_BIN_EXE_hound"))
+        .args(["local-poller", "--invoke-url", &base])
+        .args(["--route", &format!("{queue_url}=transcoder")])
+        .args(["--route", &format!("{dlq_url}=dead-letter")])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _poller = Group(poller);
+
+    // The first request to each function builds it (make test builds them beforehand).
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while http
+        .get(format!("{base}/v1/listener/home"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "cargo lambda watch did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let walk = tokio::process::Command::new(env!("CARGO_BIN_EXE_hound"))
+        .args(["demo", "--base-url", &base, "--timeout-s", "300"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let out = String::from_utf8_lossy(&walk.stdout);
+    let err = String::from_utf8_lossy(&walk.stderr);
+    println!("{out}");
+    assert!(
+        walk.status.success(),
+        "the walk failed:\n{out}\n{err}\n(watch and poller log: {})",
+        log_path.display()
+    );
+    assert!(out.contains("every step behaved"));
+
+    // Every sample in events/ through `cargo lambda invoke`, to the function its name starts
+    // with: HTTP samples get an API Gateway answer below 500, queue samples no failed items,
+    // the schedule's sample a report.
+    let mut invoked = 0;
+    for entry in std::fs::read_dir(format!("{workspace}/events")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let function = [
+            "dead-letter",
+            "maintenance",
+            "transcoder",
+            "listener",
+            "studio",
+            "auth",
+        ]
+        .into_iter()
+        .find(|f| name.starts_with(f))
+        .unwrap_or_else(|| panic!("{name}: no function for this sample"));
+        let output = tokio::process::Command::new("cargo")
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "-A",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+            ])
+            .arg("--data-file")
+            .arg(&path)
+            .current_dir(workspace)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&output.stdout)));
+        match function {
+            "transcoder" | "dead-letter" => assert_eq!(
+                answer["batchItemFailures"],
+                serde_json::json!([]),
+                "{name}: {answer}"
+            ),
+            "maintenance" => assert!(answer["created"].is_array(), "{name}: {answer}"),
+            _ => {
+                let status = answer["statusCode"].as_u64().unwrap_or(0);
+                assert!((200..500).contains(&status), "{name}: {answer}");
+            }
+        }
+        invoked += 1;
+    }
+    assert!(invoked >= 20, "only {invoked} samples");
+}
