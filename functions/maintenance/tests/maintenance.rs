@@ -1,0 +1,61 @@
+//! The scheduled task with the schedule's own input (events/maintenance-partitions.json).
+
+use hound::testing::TestDb;
+
+fn sample() -> maintenance::Task {
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/maintenance-partitions.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+async fn partitions(db: &TestDb) -> Vec<String> {
+    let client = db.pool.get().await.unwrap();
+    hound::partitions::list(&client)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_schedule_creates_months_ahead_and_is_idempotent() {
+    let db = TestDb::new().await;
+    let before = partitions(&db).await;
+    let first = maintenance::handle(&db.pool, sample()).await.unwrap();
+    assert!(!first.created.is_empty(), "months ahead are created");
+    let after = partitions(&db).await;
+    assert_eq!(after.len(), before.len() + first.created.len());
+    for name in &first.created {
+        assert!(after.contains(name));
+    }
+    // Two months ahead of now exist for both tables.
+    let ahead = time::OffsetDateTime::now_utc() + time::Duration::days(62);
+    let suffix = format!("_p{:04}{:02}", ahead.year(), u8::from(ahead.month()));
+    assert_eq!(
+        after.iter().filter(|n| n.ends_with(&suffix)).count(),
+        2,
+        "{after:?}"
+    );
+    // Running again creates and drops nothing.
+    let second = maintenance::handle(&db.pool, sample()).await.unwrap();
+    assert_eq!(
+        second,
+        maintenance::Report {
+            created: vec![],
+            dropped: vec![]
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_keep_window_shorter_than_telemetry_accepts_is_refused() {
+    let db = TestDb::new().await;
+    let task: maintenance::Task =
+        serde_json::from_str(r#"{"task": "partitions", "keep_days": 7}"#).unwrap();
+    let err = maintenance::handle(&db.pool, task).await.unwrap_err();
+    assert!(err.to_string().contains("keep_days"), "{err}");
+}
