@@ -11,6 +11,7 @@ pub mod http;
 pub mod listener;
 pub mod media;
 pub mod partitions;
+pub mod presign;
 pub mod profiles;
 pub mod storage;
 pub mod telemetry;

@@ -25,6 +25,7 @@ pub struct Unavailable {
 #[derive(Clone)]
 pub struct Storage {
     s3: aws_sdk_s3::Client,
+    get_signer: crate::presign::GetSigner,
     pub masters_bucket: String,
     pub covers_bucket: String,
     pub streams_bucket: String,
@@ -90,6 +91,7 @@ impl Storage {
     ) -> Self {
         Self {
             s3: s3_client(config),
+            get_signer: crate::presign::GetSigner::new(config),
             masters_bucket,
             covers_bucket,
             streams_bucket,
@@ -130,18 +132,12 @@ impl Storage {
         })
     }
 
-    /// A GET URL for a stored object, valid [`URL_TTL`].
+    /// A GET URL for a stored object, valid [`URL_TTL`] (signed without the SDK pipeline: see
+    /// `crate::presign`).
     pub async fn presign_get(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
-        let presigning = PresigningConfig::expires_in(URL_TTL).map_err(|e| unavailable("s3", e))?;
-        let request = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .presigned(presigning)
+        self.get_signer
+            .presign_get(bucket, key, std::time::SystemTime::now(), URL_TTL)
             .await
-            .map_err(|e| unavailable("s3", e))?;
-        Ok(request.uri().to_owned())
     }
 
     /// HEAD an object: `None` when it does not exist.
