@@ -7,10 +7,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hound::telemetry::init();
-    let worker = transcoder::worker_from_env().await?;
-    let worker = &worker;
+    let (worker, backoff) = transcoder::worker_from_env().await?;
+    let (worker, backoff) = (&worker, backoff.as_ref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, lambda_runtime::Error>(transcoder::handle(worker, event.payload).await)
+        Ok::<_, lambda_runtime::Error>(transcoder::handle(worker, backoff, event.payload).await)
     }))
     .await
 }

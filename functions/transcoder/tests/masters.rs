@@ -495,3 +495,47 @@ async fn a_bad_message_fails_alone_in_its_batch() {
     assert_eq!(failed, vec![bad.as_str()]);
     assert_eq!(fx.job(job_id).await["status"], "ready");
 }
+
+#[tokio::test]
+async fn a_failed_message_comes_back_after_the_backoff_not_the_queue_timeout() {
+    let fx = Fixture::new().await;
+    // moto's default visibility timeout is 30 s; the backoff brings the message back in 2.
+    let backoff = transcoder::Backoff::new(
+        &fx.aws.config,
+        fx.queue_url().to_owned(),
+        std::time::Duration::from_secs(2),
+    );
+    assert_eq!(backoff.delay(1).as_secs(), 2);
+    assert_eq!(backoff.delay(3).as_secs(), 8);
+    assert_eq!(backoff.delay(40), transcoder::MAX_RETRY_DELAY);
+    fx.aws
+        .storage
+        .client()
+        .delete_bucket()
+        .bucket(&fx.aws.storage.streams_bucket)
+        .send()
+        .await
+        .unwrap();
+    let track = fx.track("later").await;
+    let wav = fx.music("later.wav", 2, &["-c:a", "pcm_s16le"]);
+    let (_, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    let messages = fx.receive(fx.queue_url()).await;
+    assert_eq!(messages.len(), 1);
+    let worker = &fx.worker;
+    let response = fx
+        .lambda(fx.queue_url(), messages, |event| {
+            transcoder::handle(worker, Some(&backoff), event)
+        })
+        .await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    let job = fx.job(job_id).await;
+    assert!(
+        job["lease_owner"].is_null(),
+        "the lease is released for the retry"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
+    let again = fx.receive(fx.queue_url()).await;
+    assert_eq!(again.len(), 1, "back after the 2 s backoff");
+}

@@ -261,7 +261,7 @@ impl Fixture {
         let worker = &self.worker;
         let response = self
             .lambda(self.queue_url(), messages, |event| {
-                transcoder::handle(worker, event)
+                transcoder::handle(worker, None, event)
             })
             .await;
         (n, response)
