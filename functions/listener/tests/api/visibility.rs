@@ -131,6 +131,22 @@ async fn every_status_access_and_caller_sees_exactly_what_the_rule_allows() {
     }
     assert_eq!(checked, 5 * 5 * 7);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Home's inlinable predicate agrees with the rule on every status and access.
+    let disagree: i64 = app
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM releases r
+              WHERE release_open_to_all(r) <> (release_reach(r, NULL, NULL) = 'stream')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(disagree, 0);
 }
 
 #[tokio::test]

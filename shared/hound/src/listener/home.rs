@@ -32,8 +32,8 @@ pub struct ReleaseCard {
     pub access: Access,
 }
 
-/// Both lists in one statement. "Visible to everyone" is `release_reach(r, NULL, NULL) =
-/// 'stream'` (published and public); `popular` reads the per-day rollup the telemetry insert
+/// Both lists in one statement. "Visible to everyone" is `release_open_to_all(r)`, the
+/// inlinable form of `release_reach(r, NULL, NULL) = 'stream'` (migration V5) (published and public); `popular` reads the per-day rollup the telemetry insert
 /// keeps, over the last 7 UTC days including today.
 fn home_sql() -> String {
     format!(
@@ -41,7 +41,7 @@ fn home_sql() -> String {
              SELECT f.id, row_number() OVER (ORDER BY f.at DESC, f.id DESC) AS rank
                FROM (SELECT r.id, coalesce(r.published_at, r.publish_at) AS at FROM releases r
                       WHERE r.access = 'public' AND r.status IN ('scheduled', 'published')
-                        AND release_reach(r, NULL, NULL) = 'stream'
+                        AND release_open_to_all(r)
                       ORDER BY coalesce(r.published_at, r.publish_at) DESC, r.id DESC
                       LIMIT $1) f
          ),
@@ -52,7 +52,7 @@ fn home_sql() -> String {
                           WHERE day > (now() AT TIME ZONE 'UTC')::date - 7
                           GROUP BY release_id) d
                         JOIN releases r ON r.id = d.release_id
-                      WHERE r.access = 'public' AND release_reach(r, NULL, NULL) = 'stream'
+                      WHERE r.access = 'public' AND release_open_to_all(r)
                       ORDER BY d.plays DESC, r.id
                       LIMIT $1) p
          ),
