@@ -427,21 +427,7 @@ async fn an_s3_notification_alone_completes_and_processes_the_upload() {
     let arn = fx.queue_arn(fx.queue_url()).await;
     fx.aws
         .storage
-        .client()
-        .put_bucket_notification_configuration()
-        .bucket(&fx.aws.storage.masters_bucket)
-        .notification_configuration(
-            aws_sdk_s3::types::NotificationConfiguration::builder()
-                .queue_configurations(
-                    aws_sdk_s3::types::QueueConfiguration::builder()
-                        .queue_arn(arn)
-                        .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
-                        .build()
-                        .unwrap(),
-                )
-                .build(),
-        )
-        .send()
+        .notify_on_create(&fx.aws.storage.masters_bucket, &arn)
         .await
         .unwrap();
     let track = fx.track("notified").await;

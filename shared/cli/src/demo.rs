@@ -27,6 +27,20 @@ struct DemoRelease {
 
 const SECONDS: &str = "20";
 
+/// Run ffmpeg to make `out` (the demo's and the walk's generated audio and pictures).
+pub fn ffmpeg(args: &[&str], out: &Path) -> anyhow::Result<()> {
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+        .context("running ffmpeg (is it installed?)")?;
+    if !status.success() {
+        bail!("ffmpeg {args:?} failed");
+    }
+    Ok(())
+}
+
 const RELEASES: &[DemoRelease] = &[
     DemoRelease {
         title: "Night Drives",
@@ -65,19 +79,6 @@ const RELEASES: &[DemoRelease] = &[
         ],
     },
 ];
-
-fn ffmpeg(args: &[&str], out: &Path) -> anyhow::Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .arg(out)
-        .status()
-        .context("running ffmpeg (is it installed?)")?;
-    if !status.success() {
-        bail!("ffmpeg {args:?} failed");
-    }
-    Ok(())
-}
 
 struct Seeder {
     pool: Pool,

@@ -235,19 +235,10 @@ async fn local_aws() -> anyhow::Result<()> {
         .context("creating the dead-letter queue")?
         .queue_url
         .unwrap_or_default();
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
+    let dlq_arn = hound::storage::Queue::new(&config, dlq_url.clone())
+        .arn_of(&dlq_url)
         .await
-        .context("reading the dead-letter queue's ARN")?
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .unwrap_or_default();
+        .context("reading the dead-letter queue's ARN")?;
     // As in the SAM template: a message that fails three receives moves to the DLQ.
     let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}"#);
     let queue_url = sqs
@@ -267,36 +258,11 @@ async fn local_aws() -> anyhow::Result<()> {
         .queue_url
         .unwrap_or_default();
     // As in AWS: a finished upload to the masters or covers bucket notifies the queue.
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .context("reading the transcode queue's ARN")?
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .unwrap_or_default();
+    let queue = hound::storage::Queue::new(&config, queue_url.clone());
+    let queue_arn = queue.arn_of(&queue_url).await?;
     for bucket in ["hound-masters", "hound-covers"] {
         storage
-            .client()
-            .put_bucket_notification_configuration()
-            .bucket(bucket)
-            .notification_configuration(
-                aws_sdk_s3::types::NotificationConfiguration::builder()
-                    .queue_configurations(
-                        aws_sdk_s3::types::QueueConfiguration::builder()
-                            .queue_arn(&queue_arn)
-                            .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
-                            .build()
-                            .context("notification configuration")?,
-                    )
-                    .build(),
-            )
-            .send()
+            .notify_on_create(bucket, &queue_arn)
             .await
             .with_context(|| format!("notifying the queue from {bucket}"))?;
     }

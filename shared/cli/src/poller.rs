@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Seconds before a failed message is offered again.
 const RETRY_DELAY_S: i32 = 5;
@@ -71,7 +71,6 @@ async fn poll(
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .unwrap_or_default();
-    let region = arn.split(':').nth(3).unwrap_or("us-east-1").to_owned();
     let url = format!(
         "{}/2015-03-31/functions/{}/invocations",
         invoke_url.trim_end_matches('/'),
@@ -98,31 +97,7 @@ async fn poll(
         if received.is_empty() {
             continue;
         }
-        let records: Vec<Value> = received
-            .iter()
-            .map(|m| {
-                let attributes: serde_json::Map<String, Value> = m
-                    .attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": arn,
-                    "awsRegion": region,
-                })
-            })
-            .collect();
-        let event = json!({ "Records": records });
+        let event = hound::storage::lambda_sqs_event(&received, &arn);
         // An invoke error (the function crashed or timed out) fails the whole batch, as in AWS.
         let failed: Vec<String> = match http.post(&url).json(&event).send().await {
             Ok(response) if response.status().is_success() => {

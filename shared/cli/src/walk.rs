@@ -4,6 +4,8 @@
 
 use std::path::Path;
 use std::process::Command;
+
+use crate::demo::ffmpeg;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail, ensure};
@@ -74,17 +76,6 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> anyhow::Result<&'a str> {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("no {pointer} in {v}"))
-}
-
-fn ffmpeg(args: &[&str], out: &Path) -> anyhow::Result<()> {
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .arg(out)
-        .status()
-        .context("running ffmpeg")?;
-    ensure!(status.success(), "ffmpeg {args:?} failed");
-    Ok(())
 }
 
 /// Intent, PUT to the presigned URL with the signed headers, complete: the job id.

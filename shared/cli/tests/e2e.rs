@@ -6,43 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use hound::testing::{TestAws, TestDb, aws_endpoint};
-
-/// A child process group, killed with the test.
-struct Group(tokio::process::Child);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{pid}")])
-                .status();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn arn(aws: &TestAws, url: &str) -> String {
-    aws.queue
-        .client()
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()
-        .remove(&QueueAttributeName::QueueArn)
-        .unwrap()
-}
+use hound::testing::{ProcessGroup, TestAws, TestDb, aws_endpoint, free_port};
 
 #[tokio::test]
 async fn the_demo_walk_passes_end_to_end() {
@@ -58,32 +22,17 @@ async fn the_demo_walk_passes_end_to_end() {
         .unwrap()
         .queue_url
         .unwrap();
-    let redrive =
-        serde_json::json!({"deadLetterTargetArn": arn(&aws, &dlq_url).await, "maxReceiveCount": 3});
+    let redrive = serde_json::json!({"deadLetterTargetArn": aws.queue.arn_of(&dlq_url).await.unwrap(), "maxReceiveCount": 3});
     sqs.set_queue_attributes()
         .queue_url(&queue_url)
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await
         .unwrap();
-    let queue_arn = arn(&aws, &queue_url).await;
+    let queue_arn = aws.queue.arn_of(&queue_url).await.unwrap();
     for bucket in [&aws.storage.masters_bucket, &aws.storage.covers_bucket] {
         aws.storage
-            .client()
-            .put_bucket_notification_configuration()
-            .bucket(bucket)
-            .notification_configuration(
-                aws_sdk_s3::types::NotificationConfiguration::builder()
-                    .queue_configurations(
-                        aws_sdk_s3::types::QueueConfiguration::builder()
-                            .queue_arn(&queue_arn)
-                            .events(aws_sdk_s3::types::Event::from("s3:ObjectCreated:*"))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build(),
-            )
-            .send()
+            .notify_on_create(bucket, &queue_arn)
             .await
             .unwrap();
     }
@@ -123,7 +72,7 @@ async fn the_demo_walk_passes_end_to_end() {
         .process_group(0)
         .spawn()
         .expect("cargo lambda is installed (make test installs it)");
-    let _watch = Group(watch);
+    let _watch = ProcessGroup(watch);
     let poller = tokio::process::Command::new(env!("CARGO_BIN_EXE_hound"))
         .args(["local-poller", "--invoke-url", &base])
         .args(["--route", &format!("{queue_url}=transcoder")])
@@ -135,7 +84,7 @@ async fn the_demo_walk_passes_end_to_end() {
         .process_group(0)
         .spawn()
         .unwrap();
-    let _poller = Group(poller);
+    let _poller = ProcessGroup(poller);
 
     // The first request to each function builds it (make test builds them beforehand).
     let http = reqwest::Client::new();

@@ -189,6 +189,29 @@ impl Storage {
         Ok(written)
     }
 
+    /// Make `bucket` notify the queue `queue_arn` of every object created in it, as the SAM
+    /// template wires the masters and covers buckets in AWS (`hound local-aws`, tests).
+    pub async fn notify_on_create(&self, bucket: &str, queue_arn: &str) -> Result<(), Unavailable> {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        let queue = QueueConfiguration::builder()
+            .queue_arn(queue_arn)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .build()
+            .map_err(|e| unavailable("s3", e))?;
+        self.s3
+            .put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(
+                NotificationConfiguration::builder()
+                    .queue_configurations(queue)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| unavailable("s3", e))?;
+        Ok(())
+    }
+
     /// Upload a local file (a rendition) as one object.
     pub async fn upload_file(
         &self,
@@ -252,6 +275,24 @@ impl Queue {
         &self.sqs
     }
 
+    /// The ARN of a queue (redrive policies and bucket notifications name queues by ARN).
+    pub async fn arn_of(&self, queue_url: &str) -> Result<String, Unavailable> {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        self.sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| unavailable("sqs", e))?
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .ok_or_else(|| Unavailable {
+                service: "sqs",
+                message: format!("{queue_url} has no ARN"),
+            })
+    }
+
     /// Put a JSON message on the transcode queue.
     pub async fn send_transcode(&self, body: &serde_json::Value) -> Result<(), Unavailable> {
         self.send_raw(&body.to_string()).await
@@ -268,6 +309,40 @@ impl Queue {
             .map_err(|e| unavailable("sqs", e))?;
         Ok(())
     }
+}
+
+/// The event Lambda's SQS integration hands a function for `messages` received from the queue
+/// `queue_arn` (the local poller and the tests build it the same way).
+pub fn lambda_sqs_event(
+    messages: &[aws_sdk_sqs::types::Message],
+    queue_arn: &str,
+) -> serde_json::Value {
+    let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: serde_json::Map<String, serde_json::Value> = m
+                .attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.clone().into()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            serde_json::json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": attributes,
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
 }
 
 fn unavailable(service: &'static str, err: impl std::error::Error) -> Unavailable {

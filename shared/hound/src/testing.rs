@@ -448,3 +448,25 @@ impl TestAws {
         }
     }
 }
+
+/// A child process started in its own process group (`process_group(0)`), killed with the whole
+/// group when dropped: `cargo lambda watch` and the functions it runs die with the test.
+pub struct ProcessGroup(pub tokio::process::Child);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

@@ -4,34 +4,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use hound::testing::TestDb;
+use hound::testing::{ProcessGroup, TestDb, free_port};
 use serde_json::{Value, json};
 
 use crate::PASSWORD;
-
-struct Watch {
-    child: tokio::process::Child,
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        // cargo lambda watch runs the function as a child and shuts down gracefully (slowly) on
-        // SIGTERM: end the whole process group at once.
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{pid}")])
-                .status();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
@@ -59,7 +35,7 @@ async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
         .process_group(0)
         .spawn()
         .expect("cargo lambda is installed (make test installs it)");
-    let _watch = Watch { child };
+    let _watch = ProcessGroup(child);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))

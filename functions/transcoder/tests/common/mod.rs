@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use hound::catalog::ArtistId;
 use hound::testing::{TestAws, TestDb};
 use hound::transcode::Worker;
 use hound::uploads::{self, AssetKind, UploadIntent};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 pub struct Fixture {
@@ -204,19 +204,7 @@ impl Fixture {
     }
 
     pub async fn queue_arn(&self, queue_url: &str) -> String {
-        self.aws
-            .queue
-            .client()
-            .get_queue_attributes()
-            .queue_url(queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()
-            .remove(&QueueAttributeName::QueueArn)
-            .unwrap()
+        self.aws.queue.arn_of(queue_url).await.unwrap()
     }
 
     /// Hand messages to a handler the way Lambda's SQS integration does: one event; the
@@ -347,31 +335,8 @@ impl Fixture {
 
 /// An SQS event as Lambda builds it from received messages.
 pub fn sqs_event(messages: &[Message], queue_arn: &str) -> SqsEvent {
-    let records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let attributes: serde_json::Map<String, Value> = m
-                .attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
-                        .collect()
-                })
-                .unwrap_or_default();
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": attributes,
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": "us-east-1",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
+    serde_json::from_value(hound::storage::lambda_sqs_event(messages, queue_arn))
+        .expect("an SQS event")
 }
 
 /// ffprobe's JSON about a file.
