@@ -29,6 +29,10 @@ pub enum DbError {
     /// A statement failed: a bug, or a constraint the caller did not map.
     #[error("query failed: {0}")]
     Query(#[source] tokio_postgres::Error),
+    /// Text Postgres cannot store (a NUL character, `\u0000` in JSON): only client input
+    /// carries it, so callers answer 400.
+    #[error("text Postgres cannot store: {0}")]
+    InvalidText(String),
 }
 
 impl From<tokio_postgres::Error> for DbError {
@@ -40,8 +44,14 @@ impl From<tokio_postgres::Error> for DbError {
                     || code == &SqlState::TOO_MANY_CONNECTIONS
             })
             || (err.code().is_none() && err.as_db_error().is_none());
+        let invalid_text = err.code().is_some_and(|code| {
+            code == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || code == &SqlState::UNTRANSLATABLE_CHARACTER
+        });
         if connection_level {
             DbError::Unavailable(err.to_string())
+        } else if invalid_text {
+            DbError::InvalidText(err.to_string())
         } else {
             DbError::Query(err)
         }

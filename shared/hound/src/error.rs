@@ -143,6 +143,10 @@ impl From<DbError> for ApiError {
                 tracing::error!(error = %cause, "database error");
                 Self::internal()
             }
+            DbError::InvalidText(cause) => {
+                tracing::info!(error = %cause, "refused text");
+                Self::invalid_request("Text may not contain NUL (U+0000) characters.")
+            }
         }
     }
 }

@@ -171,3 +171,26 @@ async fn events_are_stored_once_with_their_props() {
         1
     );
 }
+
+#[tokio::test]
+async fn text_postgres_cannot_store_is_a_400_not_a_500() {
+    let app = App::new().await;
+    let fan = app.account("listener", "nul@example.com").await;
+    let events = json!({"events": [
+        {"id": Uuid::new_v4(), "type": "pause", "at": at(-Duration::minutes(1)),
+         "props": {"note": "a\u{0}b"}},
+    ]});
+    let r = Call::post("/v1/listener/telemetry/events")
+        .json(&events)
+        .bearer(&fan.token)
+        .send(&app.router)
+        .await;
+    assert_error(&r, 400, "invalid_request");
+    assert_eq!(app.count("SELECT count(*) FROM listen_events").await, 0);
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "unlisted", None).await;
+    let r = Call::get(&format!("/v1/listener/albums/{release}?share_token=a%00b"))
+        .send(&app.router)
+        .await;
+    assert_error(&r, 400, "invalid_request");
+}
