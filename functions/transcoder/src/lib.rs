@@ -13,33 +13,56 @@ pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
 
 /// Shortens a failed message's visibility so the retry (and, after three receives, the DLQ)
 /// comes in minutes rather than hours. Best effort: if SQS refuses, the queue's timeout applies.
+///
+/// Never shorter than the worker's lease: a worker that could not release its claim (the
+/// database was down) keeps it until it expires, and a redelivery that found the job still
+/// held would be acknowledged as a duplicate (`Outcome::HeldElsewhere`) — losing the message.
 pub struct Backoff {
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
     base: Duration,
+    floor: Duration,
 }
 
 impl Backoff {
-    pub fn new(config: &aws_config::SdkConfig, queue_url: String, base: Duration) -> Self {
+    /// `lease`: the worker's lease ([`Worker::lease`]); every delay outlasts it by a second.
+    pub fn new(
+        config: &aws_config::SdkConfig,
+        queue_url: String,
+        base: Duration,
+        lease: Duration,
+    ) -> Self {
         Self {
             sqs: aws_sdk_sqs::Client::new(config),
             queue_url,
             base,
+            floor: lease + Duration::from_secs(1),
         }
     }
 
     /// `TRANSCODE_QUEUE_URL` (none: no backoff) and `RETRY_BASE_SECONDS` (default 30).
-    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Option<Self>> {
+    pub fn from_env(
+        config: &aws_config::SdkConfig,
+        lease: Duration,
+    ) -> anyhow::Result<Option<Self>> {
         let Some(url) = hound::config::optional_var("TRANSCODE_QUEUE_URL")? else {
             return Ok(None);
         };
         let base = hound::config::optional_var_parsed::<u64>("RETRY_BASE_SECONDS")?.unwrap_or(30);
-        Ok(Some(Self::new(config, url, Duration::from_secs(base))))
+        Ok(Some(Self::new(
+            config,
+            url,
+            Duration::from_secs(base),
+            lease,
+        )))
     }
 
     pub fn delay(&self, receive_count: u32) -> Duration {
         let factor = 2u32.saturating_pow(receive_count.saturating_sub(1).min(16));
-        self.base.saturating_mul(factor).min(MAX_RETRY_DELAY)
+        self.base
+            .saturating_mul(factor)
+            .max(self.floor)
+            .min(MAX_RETRY_DELAY)
     }
 
     async fn apply(&self, receipt_handle: &str, receive_count: u32) {
@@ -64,7 +87,9 @@ pub async fn worker_from_env() -> anyhow::Result<(Worker, Option<Backoff>)> {
     let pool = hound::db::pool(&database)?;
     let aws = hound::storage::aws_config().await;
     let storage = hound::storage::Storage::from_env(&aws)?;
-    Ok((Worker::new(pool, storage), Backoff::from_env(&aws)?))
+    let worker = Worker::new(pool, storage);
+    let backoff = Backoff::from_env(&aws, worker.lease())?;
+    Ok((worker, backoff))
 }
 
 /// Handle one batch: messages run one after another (each job already uses every core), and

@@ -486,14 +486,30 @@ async fn a_bad_message_fails_alone_in_its_batch() {
 async fn a_failed_message_comes_back_after_the_backoff_not_the_queue_timeout() {
     let fx = Fixture::new().await;
     // moto's default visibility timeout is 30 s; the backoff brings the message back in 2.
+    let worker = fx
+        .worker
+        .clone()
+        .with_lease(std::time::Duration::from_secs(1));
     let backoff = transcoder::Backoff::new(
         &fx.aws.config,
         fx.queue_url().to_owned(),
         std::time::Duration::from_secs(2),
+        worker.lease(),
     );
     assert_eq!(backoff.delay(1).as_secs(), 2);
     assert_eq!(backoff.delay(3).as_secs(), 8);
     assert_eq!(backoff.delay(40), transcoder::MAX_RETRY_DELAY);
+    // Never sooner than the lease runs out (plus a second).
+    let long_lease = transcoder::Backoff::new(
+        &fx.aws.config,
+        fx.queue_url().to_owned(),
+        std::time::Duration::from_secs(2),
+        hound::transcode::DEFAULT_LEASE,
+    );
+    assert_eq!(
+        long_lease.delay(1),
+        hound::transcode::DEFAULT_LEASE + std::time::Duration::from_secs(1)
+    );
     fx.aws
         .storage
         .client()
@@ -509,7 +525,7 @@ async fn a_failed_message_comes_back_after_the_backoff_not_the_queue_timeout() {
         .await;
     let messages = fx.receive(fx.queue_url()).await;
     assert_eq!(messages.len(), 1);
-    let worker = &fx.worker;
+    let worker = &worker;
     let response = fx
         .lambda(fx.queue_url(), messages, |event| {
             transcoder::handle(worker, Some(&backoff), event)

@@ -207,6 +207,11 @@ impl Worker {
         &self.owner
     }
 
+    /// How long a claim lasts without a progress write.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
     /// Handle one queue message body.
     #[tracing::instrument(skip_all, fields(owner = %self.owner))]
     pub async fn handle(&self, body: &str) -> Result<Vec<Outcome>, Retry> {
