@@ -167,8 +167,14 @@ async fn the_demo_walk_passes_end_to_end() {
             ),
             "maintenance" => assert!(answer["created"].is_array(), "{name}: {answer}"),
             _ => {
+                // A real answer of the function: no 5xx, and errors in API.md's shape.
                 let status = answer["statusCode"].as_u64().unwrap_or(0);
                 assert!((200..500).contains(&status), "{name}: {answer}");
+                if status >= 400 {
+                    let body: serde_json::Value =
+                        serde_json::from_str(answer["body"].as_str().unwrap_or("")).unwrap();
+                    assert!(body["error"]["code"].is_string(), "{name}: {answer}");
+                }
             }
         }
         invoked += 1;

@@ -82,8 +82,9 @@ pub async fn record(
     let job = match job_id {
         Some(id) => {
             tx.query_opt(
-                "SELECT status::text AS status, last_error, error_message FROM transcode_jobs
-                 WHERE id = $1 FOR UPDATE",
+                "SELECT status::text AS status, last_error, error_message,
+                        coalesce(lease_expires_at > now(), false) AS running
+                 FROM transcode_jobs WHERE id = $1 FOR UPDATE",
                 &[&id],
             )
             .await?
@@ -120,7 +121,8 @@ pub async fn record(
         .await?;
     if let (Some(id), Some(job)) = (job_id, &job) {
         let status: String = job.get("status");
-        if status != "ready" && status != "failed" {
+        // A job a live worker is running (another message got it there) is left to finish.
+        if status != "ready" && status != "failed" && !job.get::<_, bool>("running") {
             super::mark_failed(&tx, id, DEAD_LETTER_CODE, &error, None).await?;
         }
     }
