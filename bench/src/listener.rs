@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::SinkExt as _;
-use hound::listener::{Media, PlayInput};
-use hound::testing::{Call, TestAws, TestDb, test_keys};
+use hound_domain::ids::{TrackId, UserId};
+use hound_domain::listener::{Media, PlayInput};
+use hound_testing::{Call, TestAws, TestDb, test_keys};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -165,8 +166,7 @@ pub async fn run() {
     drop(client);
 
     let router = listener::router(listener::AppState {
-        authenticator: hound::auth::Authenticator::new(db.pool.clone(), test_keys()),
-        pool: db.pool.clone(),
+        backend: hound_http::Backend::new(db.pool.clone(), test_keys()),
         media: Media::new(aws.storage.clone(), None),
     });
     let mut rng = Lcg(7);
@@ -263,16 +263,16 @@ pub async fn run() {
 async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
     const BATCHES: usize = 40;
     let client = db.pool.get().await.unwrap();
-    let listener = Uuid::new_v4();
+    let listener = UserId::from_uuid(Uuid::new_v4());
     let now = OffsetDateTime::now_utc();
     let mut rng = Lcg(23);
     let mut batch = || -> Vec<PlayInput> {
-        (0..hound::listener::MAX_BATCH)
+        (0..hound_domain::listener::MAX_BATCH)
             .map(|i| {
                 let (track_id, duration) = tracks[rng.next(tracks.len())];
                 PlayInput {
                     id: Uuid::new_v4(),
-                    track_id,
+                    track_id: TrackId::from_uuid(track_id),
                     started_at: now - time::Duration::seconds(i as i64 * 7),
                     ms_played: i64::from(duration / 2),
                     completed: false,
@@ -286,7 +286,7 @@ async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
 
     let started = Instant::now();
     for plays in &batches {
-        let out = hound::listener::record_plays(&client, listener, plays, now)
+        let out = hound_domain::listener::record_plays(&client, listener, plays, now)
             .await
             .unwrap();
         assert_eq!(out.accepted as usize, plays.len());
@@ -328,5 +328,5 @@ async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
 }
 
 fn rate(elapsed: Duration, batches: usize) -> f64 {
-    (batches * hound::listener::MAX_BATCH) as f64 / elapsed.as_secs_f64()
+    (batches * hound_domain::listener::MAX_BATCH) as f64 / elapsed.as_secs_f64()
 }

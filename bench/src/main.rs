@@ -5,8 +5,8 @@ mod listener;
 
 use std::time::{Duration, Instant};
 
-use hound::auth::Passwords;
-use hound::testing::{Call, TestDb, test_keys};
+use hound_domain::auth::Passwords;
+use hound_testing::{Call, TestDb, test_keys};
 use serde_json::json;
 
 const PASSWORD: &str = "correct-horse-battery-staple";
@@ -56,7 +56,10 @@ where
 #[tokio::main]
 async fn main() {
     let db = TestDb::new().await;
-    let router = auth::router(auth::AppState::new(db.pool.clone(), test_keys()));
+    let router = auth::router(auth::AppState::new(hound_http::Backend::new(
+        db.pool.clone(),
+        test_keys(),
+    )));
     let signup = Call::post("/v1/auth/listener/signup")
         .json(&json!({"email": "bench@example.com", "password": PASSWORD, "display_name": "Bench"}))
         .send(&router)

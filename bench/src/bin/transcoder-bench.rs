@@ -12,9 +12,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hound::media::embedding::{ANALYSIS_SAMPLE_RATE, Extractor};
-use hound::media::encode::{self, Progress, RENDITIONS};
-use hound::media::probe;
+use hound_media::embedding::{ANALYSIS_SAMPLE_RATE, Extractor};
+use hound_media::encode::{self, Progress, RENDITIONS};
+use hound_media::probe;
 
 const SECONDS: u32 = 300;
 

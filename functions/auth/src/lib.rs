@@ -1,44 +1,39 @@
 //! The auth function: accounts and sessions over HTTP (API.md, Auth). Routes parse, call
-//! `hound::auth`, and map the result; the rules live in the domain crate.
+//! `hound_domain::auth`, and map the result; the rules live in the domain crate.
 
 mod routes;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::FromRef;
-use hound::auth::{Accounts, Authenticator, JwtKeys, Passwords};
-use hound::config::Config;
+use hound_domain::auth::Passwords;
+use hound_http::Backend;
 
 /// Built once per cold start and shared by every request.
 #[derive(Clone)]
 pub struct AppState {
-    pub accounts: Accounts,
-    pub authenticator: Authenticator,
+    pub backend: Backend,
+    pub passwords: Passwords,
 }
 
 impl AppState {
     pub fn from_env() -> anyhow::Result<Self> {
-        let config = Config::from_env()?;
-        let pool = hound::db::pool(&config.database)?;
-        Ok(Self::new(pool, config.jwt_keys))
+        Ok(Self::new(Backend::from_env()?))
     }
 
-    pub fn new(pool: hound::db::Pool, keys: Arc<JwtKeys>) -> Self {
-        let accounts = Accounts::new(pool, keys, Passwords::owasp());
+    pub fn new(backend: Backend) -> Self {
         Self {
-            authenticator: accounts.authenticator(),
-            accounts,
+            backend,
+            passwords: Passwords::owasp(),
         }
     }
 }
 
-impl FromRef<AppState> for Authenticator {
+impl FromRef<AppState> for Backend {
     fn from_ref(state: &AppState) -> Self {
-        state.authenticator.clone()
+        state.backend.clone()
     }
 }
 
 pub fn router(state: AppState) -> Router {
-    hound::http::service(routes::router().with_state(state))
+    hound_http::service(routes::router().with_state(state))
 }

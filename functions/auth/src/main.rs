@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    hound::telemetry::init();
+    hound_domain::logging::init();
     let state = auth::AppState::from_env()?;
     lambda_http::run(auth::router(state)).await
 }

@@ -4,12 +4,26 @@
 //! is down) stays on the DLQ for the next try.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hound::db::Pool;
-use hound::transcode::dead_letter;
+use hound_domain::db::{self, DbError, Pool};
+use hound_domain::jobs::{self, dead_letter};
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
-    let database = hound::config::database_from_env()?;
-    hound::db::pool(&database)
+    db::pool_from_env()
+}
+
+/// Record one message in its own transaction.
+async fn record(
+    pool: &Pool,
+    queue: &str,
+    message_id: &str,
+    body: &str,
+    receive_count: u32,
+) -> Result<dead_letter::FailedJob, DbError> {
+    let mut client = db::connect(pool).await?;
+    let tx = db::begin(&mut client).await?;
+    let failed = dead_letter::record(&tx, queue, message_id, body, receive_count).await?;
+    tx.commit().await?;
+    Ok(failed)
 }
 
 pub async fn handle(pool: &Pool, event: SqsEvent) -> SqsBatchResponse {
@@ -22,13 +36,9 @@ pub async fn handle(pool: &Pool, event: SqsEvent) -> SqsBatchResponse {
             .map(dead_letter::queue_name)
             .unwrap_or("unknown")
             .to_owned();
-        let receive_count = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
+        let receive_count = jobs::receive_count(&record.attributes);
         let body = record.body.unwrap_or_default();
-        match dead_letter::record(pool, &queue, &message_id, &body, receive_count).await {
+        match self::record(pool, &queue, &message_id, &body, receive_count).await {
             Ok(failed) => tracing::error!(
                 %message_id, queue, job_id = ?failed.job_id, error = %failed.error,
                 "dead-lettered message recorded"

@@ -5,7 +5,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hound::telemetry::init();
+    hound_domain::logging::init();
     let pool = dead_letter::pool_from_env()?;
     let pool = &pool;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

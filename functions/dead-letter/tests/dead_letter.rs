@@ -2,14 +2,29 @@
 //! the queue's redrive policy as SQS does), the dead-letter function records it and fails its
 //! job, and `hound dlq redrive` replays it once the cause is fixed.
 
-#[expect(dead_code, reason = "the fixture serves the transcoder's tests too")]
-#[path = "../../transcoder/tests/common/mod.rs"]
-mod common;
-
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::QueueAttributeName;
-use common::Fixture;
-use hound::transcode::dead_letter as dlq;
-use hound::uploads::AssetKind;
+use hound_domain::assets::AssetKind;
+use hound_domain::jobs::dead_letter as dlq;
+use hound_testing::Fixture;
+use hound_worker::Worker;
+
+/// `hound dlq redrive <id>`: in one transaction, committed when the message is back.
+async fn redrive(
+    fx: &Fixture,
+    id: hound_domain::ids::FailedJobId,
+) -> Result<dlq::FailedJob, dlq::RedriveError> {
+    let mut client = hound_domain::db::connect(&fx.db.pool).await?;
+    let tx = hound_domain::db::begin(&mut client).await?;
+    let redriven = dlq::redrive(&tx, &fx.aws.queue, id).await?;
+    tx.commit().await?;
+    Ok(redriven)
+}
+
+/// The transcoder function's handler, as Lambda calls it (no backoff in tests).
+fn transcode(worker: &Worker, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + '_ {
+    transcoder::handle(worker, None, event)
+}
 
 /// A dead-letter queue for the fixture's transcode queue, maxReceiveCount 3, and a one-second
 /// visibility timeout so returned messages come back quickly.
@@ -48,7 +63,7 @@ async fn until_dead_lettered(
 ) -> (usize, Vec<aws_sdk_sqs::types::Message>) {
     let mut attempts = 0;
     for _ in 0..10 {
-        let (n, response) = fx.deliver().await;
+        let (n, response) = fx.deliver(transcode).await;
         if n > 0 {
             attempts += 1;
             assert_eq!(
@@ -115,19 +130,17 @@ async fn a_poisoned_job_is_recorded_failed_and_redriven_once_fixed() {
         .send()
         .await
         .unwrap();
-    let redriven = dlq::redrive(&fx.db.pool, &fx.aws.queue, failed.id)
-        .await
-        .unwrap();
+    let redriven = redrive(&fx, failed.id).await.unwrap();
     assert!(redriven.redriven_at.is_some());
     assert_eq!(fx.job(job_id).await["status"], "queued");
-    let (n, response) = fx.deliver().await;
+    let (n, response) = fx.deliver(transcode).await;
     assert_eq!(n, 1);
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(fx.job(job_id).await["status"], "ready");
     // Once redriven, it is not offered again.
     assert!(dlq::list(&client, false).await.unwrap().is_empty());
     assert!(matches!(
-        dlq::redrive(&fx.db.pool, &fx.aws.queue, failed.id).await,
+        redrive(&fx, failed.id).await,
         Err(dlq::RedriveError::AlreadyRedriven(..))
     ));
 }
@@ -150,7 +163,7 @@ async fn an_unreadable_message_is_kept_verbatim() {
     let pool = fx.db.pool.clone();
     // Delivered twice (the DLQ redelivers when a first recording is not acknowledged): one row.
     for _ in 0..2 {
-        let event = common::sqs_event(&dead, &fx.queue_arn(&dlq_url).await);
+        let event = hound_testing::sqs_event(&dead, &fx.queue_arn(&dlq_url).await);
         let response = dead_letter::handle(&pool, event).await;
         assert!(response.batch_item_failures.is_empty());
     }

@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    hound::telemetry::init();
+    hound_domain::logging::init();
     let state = listener::AppState::from_env().await?;
     lambda_http::run(listener::router(state)).await
 }

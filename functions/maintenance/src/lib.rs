@@ -3,7 +3,8 @@
 //! `hound partitions prune` in one call, so telemetry always has a partition to land in and old
 //! months go as whole partitions.
 
-use hound::db::Pool;
+use hound_domain::db::{self, Pool};
+use hound_domain::partitions;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -18,7 +19,7 @@ pub enum Task {
 }
 
 fn default_months_ahead() -> i32 {
-    2
+    partitions::DEFAULT_MONTHS_AHEAD
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub struct Report {
 }
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
-    hound::db::pool(&hound::config::database_from_env()?)
+    db::pool_from_env()
 }
 
 pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
@@ -39,15 +40,14 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
             months_ahead,
             keep_days,
         } => {
-            anyhow::ensure!(
-                (0..=24).contains(&months_ahead),
-                "months_ahead must be 0..=24"
-            );
-            let created = hound::partitions::ensure(&client, now, months_ahead).await?;
+            let months_ahead = partitions::months_ahead(months_ahead)
+                .map_err(|e| anyhow::anyhow!("months_ahead: {e}"))?;
+            let created = partitions::ensure(&client, now, months_ahead).await?;
             let dropped = match keep_days {
                 Some(days) => {
-                    anyhow::ensure!(days >= 31, "keep_days must be at least 31");
-                    hound::partitions::prune(&client, now, days).await?
+                    let days = partitions::keep_days(days)
+                        .map_err(|e| anyhow::anyhow!("keep_days: {e}"))?;
+                    partitions::prune(&client, now, days).await?
                 }
                 None => Vec::new(),
             };

@@ -4,7 +4,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hound::telemetry::init();
+    hound_domain::logging::init();
     let pool = maintenance::pool_from_env()?;
     let pool = &pool;
     lambda_runtime::run(service_fn(

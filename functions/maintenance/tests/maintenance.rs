@@ -1,6 +1,6 @@
 //! The scheduled task with the schedule's own input (events/maintenance-partitions.json).
 
-use hound::testing::TestDb;
+use hound_testing::TestDb;
 
 fn sample() -> maintenance::Task {
     let json = std::fs::read_to_string(concat!(
@@ -13,7 +13,7 @@ fn sample() -> maintenance::Task {
 
 async fn partitions(db: &TestDb) -> Vec<String> {
     let client = db.pool.get().await.unwrap();
-    hound::partitions::list(&client)
+    hound_domain::partitions::list(&client)
         .await
         .unwrap()
         .into_iter()

@@ -1,11 +1,12 @@
 //! The transcoder function: consumes SQS batches (studio job messages and raw S3 ObjectCreated
 //! notifications) and reports failures per message, so one bad message never fails the batch.
-//! The work itself is `hound::transcode::Worker`.
+//! The work itself is `hound_worker::Worker`.
 
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use hound::transcode::Worker;
+use hound_domain::jobs;
+use hound_worker::Worker;
 
 /// A failed message comes back after `base × 2^(receives − 1)`, at most this long, instead of
 /// after the queue's whole visibility timeout (which must exceed the function's timeout).
@@ -45,10 +46,11 @@ impl Backoff {
         config: &aws_config::SdkConfig,
         lease: Duration,
     ) -> anyhow::Result<Option<Self>> {
-        let Some(url) = hound::config::optional_var("TRANSCODE_QUEUE_URL")? else {
+        let Some(url) = hound_domain::config::optional_var("TRANSCODE_QUEUE_URL")? else {
             return Ok(None);
         };
-        let base = hound::config::optional_var_parsed::<u64>("RETRY_BASE_SECONDS")?.unwrap_or(30);
+        let base =
+            hound_domain::config::optional_var_parsed::<u64>("RETRY_BASE_SECONDS")?.unwrap_or(30);
         Ok(Some(Self::new(
             config,
             url,
@@ -83,10 +85,9 @@ impl Backoff {
 
 /// Built once per cold start.
 pub async fn worker_from_env() -> anyhow::Result<(Worker, Option<Backoff>)> {
-    let database = hound::config::database_from_env()?;
-    let pool = hound::db::pool(&database)?;
-    let aws = hound::storage::aws_config().await;
-    let storage = hound::storage::Storage::from_env(&aws)?;
+    let pool = hound_domain::db::pool_from_env()?;
+    let aws = hound_domain::aws::aws_config().await;
+    let storage = hound_domain::aws::Storage::from_env(&aws)?;
     let worker = Worker::new(pool, storage);
     let backoff = Backoff::from_env(&aws, worker.lease())?;
     Ok((worker, backoff))
@@ -112,12 +113,9 @@ pub async fn handle(
             Err(retry) => {
                 tracing::warn!(%message_id, error = %retry, "message returned to the queue");
                 if let (Some(backoff), Some(handle)) = (backoff, record.receipt_handle.as_deref()) {
-                    let receives = record
-                        .attributes
-                        .get("ApproximateReceiveCount")
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(1);
-                    backoff.apply(handle, receives).await;
+                    backoff
+                        .apply(handle, jobs::receive_count(&record.attributes))
+                        .await;
                 }
                 response.add_failure(message_id);
             }

@@ -6,7 +6,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    hound::telemetry::init();
+    hound_domain::logging::init();
     let (worker, backoff) = transcoder::worker_from_env().await?;
     let (worker, backoff) = (&worker, backoff.as_ref());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

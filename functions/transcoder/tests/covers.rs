@@ -1,10 +1,14 @@
 //! Covers through the real handler: square check, minimum size, six sizes in two formats.
 
-#[expect(dead_code, reason = "the fixture serves the master tests too")]
-mod common;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hound_domain::assets::AssetKind;
+use hound_testing::{Fixture, ffprobe};
+use hound_worker::Worker;
 
-use common::{Fixture, ffprobe};
-use hound::uploads::AssetKind;
+/// The transcoder function's handler, as Lambda calls it (no backoff in tests).
+fn transcode(worker: &Worker, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + '_ {
+    transcoder::handle(worker, None, event)
+}
 
 #[tokio::test]
 async fn a_square_cover_becomes_three_sizes_in_jpeg_and_webp() {
@@ -22,7 +26,7 @@ async fn a_square_cover_becomes_three_sizes_in_jpeg_and_webp() {
         ],
     );
     let (asset, job_id) = fx.upload(AssetKind::Cover, None, &png, "image/png").await;
-    let (_, response) = fx.deliver().await;
+    let (_, response) = fx.deliver(transcode).await;
     assert!(response.batch_item_failures.is_empty());
     let job = fx.job(job_id).await;
     assert_eq!(job["status"], "ready", "{job}");
@@ -53,7 +57,7 @@ async fn a_square_cover_becomes_three_sizes_in_jpeg_and_webp() {
         }
     }
     let client = fx.db.pool.get().await.unwrap();
-    let cover: uuid::Uuid = client
+    let cover: hound_domain::ids::AssetId = client
         .query_one(
             "SELECT cover_asset_id FROM releases WHERE id = $1",
             &[&fx.release_id],
@@ -99,7 +103,7 @@ async fn bad_covers_fail_with_their_codes() {
     ];
     for (path, content_type, code) in cases {
         let (_, job_id) = fx.upload(AssetKind::Cover, None, &path, content_type).await;
-        let (_, response) = fx.deliver().await;
+        let (_, response) = fx.deliver(transcode).await;
         assert!(response.batch_item_failures.is_empty());
         let job = fx.job(job_id).await;
         assert_eq!(job["status"], "failed", "{job}");

@@ -1,11 +1,16 @@
 //! Masters through the real handler: real ffmpeg, real Postgres, moto S3/SQS.
 
-mod common;
-
-use common::{Fixture, ffprobe};
-use hound::transcode::Outcome;
-use hound::uploads::AssetKind;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use hound_domain::assets::AssetKind;
+use hound_testing::{Fixture, ffprobe};
+use hound_worker::Outcome;
+use hound_worker::Worker;
 use serde_json::Value;
+
+/// The transcoder function's handler, as Lambda calls it (no backoff in tests).
+fn transcode(worker: &Worker, event: SqsEvent) -> impl Future<Output = SqsBatchResponse> + '_ {
+    transcoder::handle(worker, None, event)
+}
 
 fn bitrate(probe: &Value) -> f64 {
     probe["format"]["bit_rate"]
@@ -76,7 +81,7 @@ async fn a_wav_master_becomes_streamable_measured_renditions() {
         .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
         .await;
 
-    let (delivered, response) = fx.deliver().await;
+    let (delivered, response) = fx.deliver(transcode).await;
     assert_eq!(delivered, 1);
     assert!(response.batch_item_failures.is_empty());
 
@@ -124,7 +129,7 @@ async fn a_flac_master_becomes_streamable_renditions() {
     let (_, job_id) = fx
         .upload(AssetKind::Master, Some(track), &flac, "audio/flac")
         .await;
-    let (_, response) = fx.deliver().await;
+    let (_, response) = fx.deliver(transcode).await;
     assert!(response.batch_item_failures.is_empty());
     let job = fx.job(job_id).await;
     assert_eq!(job["status"], "ready", "{job}");
@@ -151,7 +156,7 @@ async fn loudness_of_a_minus_20_dbfs_sine_matches_ffmpeg_ebur128() {
     let (_, job_id) = fx
         .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
         .await;
-    fx.deliver().await;
+    fx.deliver(transcode).await;
     assert_eq!(fx.job(job_id).await["status"], "ready");
 
     let out = std::process::Command::new("ffmpeg")
@@ -161,7 +166,7 @@ async fn loudness_of_a_minus_20_dbfs_sine_matches_ffmpeg_ebur128() {
         .output()
         .unwrap();
     let reference =
-        hound::media::loudness::parse_summary(&String::from_utf8_lossy(&out.stderr)).unwrap();
+        hound_media::loudness::parse_summary(&String::from_utf8_lossy(&out.stderr)).unwrap();
     let t = fx.track_row(track).await;
     let lufs = t["integrated_lufs"].as_f64().unwrap();
     assert!(
@@ -181,7 +186,7 @@ async fn refused(fx: &Fixture, name: &str, path: &std::path::Path, content_type:
     let (_, job_id) = fx
         .upload(AssetKind::Master, Some(track), path, content_type)
         .await;
-    let (_, response) = fx.deliver().await;
+    let (_, response) = fx.deliver(transcode).await;
     assert!(
         response.batch_item_failures.is_empty(),
         "a refusal is final, not retried"
@@ -284,7 +289,7 @@ async fn an_empty_object_is_corrupt() {
         )
         .await
         .unwrap();
-    fx.deliver().await;
+    fx.deliver(transcode).await;
     let job = fx.job(job_id).await;
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error_code"], "corrupt");
@@ -437,7 +442,7 @@ async fn an_s3_notification_alone_completes_and_processes_the_upload() {
         .await;
     // No `complete` call: the notification is the only message about the upload (moto, like
     // S3, also sends an s3:TestEvent when the configuration is set; the worker ignores it).
-    let (delivered, response) = fx.deliver().await;
+    let (delivered, response) = fx.deliver(transcode).await;
     assert!((1..=2).contains(&delivered), "{delivered} messages");
     assert!(response.batch_item_failures.is_empty());
     let client = fx.db.pool.get().await.unwrap();
@@ -450,7 +455,7 @@ async fn an_s3_notification_alone_completes_and_processes_the_upload() {
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(1), "ready");
-    assert_eq!(row.get::<_, uuid::Uuid>(2), asset);
+    assert_eq!(row.get::<_, hound_domain::ids::AssetId>(2), asset);
 }
 
 #[tokio::test]
@@ -471,7 +476,7 @@ async fn a_bad_message_fails_alone_in_its_batch() {
         .unwrap()
         .message_id
         .unwrap();
-    let (delivered, response) = fx.deliver().await;
+    let (delivered, response) = fx.deliver(transcode).await;
     assert_eq!(delivered, 2);
     let failed: Vec<&str> = response
         .batch_item_failures
@@ -504,11 +509,11 @@ async fn a_failed_message_comes_back_after_the_backoff_not_the_queue_timeout() {
         &fx.aws.config,
         fx.queue_url().to_owned(),
         std::time::Duration::from_secs(2),
-        hound::transcode::DEFAULT_LEASE,
+        hound_worker::DEFAULT_LEASE,
     );
     assert_eq!(
         long_lease.delay(1),
-        hound::transcode::DEFAULT_LEASE + std::time::Duration::from_secs(1)
+        hound_worker::DEFAULT_LEASE + std::time::Duration::from_secs(1)
     );
     fx.aws
         .storage

@@ -7,13 +7,15 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context as _, anyhow, bail};
-use hound::catalog::{self, ArtistId, ReleaseFields, TrackFields};
-use hound::db::Pool;
-use hound::storage::Storage;
-use hound::transcode::{Outcome, Worker};
-use hound::uploads::{self, AssetKind, UploadIntent};
+use hound_domain::assets::{self, AssetKind};
+use hound_domain::aws::Storage;
+use hound_domain::catalog::{self, ReleaseFields, TrackFields};
+use hound_domain::db::{self, Pool};
+use hound_domain::ids::{ArtistId, ReleaseId, TrackId};
+use hound_domain::profiles;
+use hound_domain::uploads::{self, UploadIntent};
+use hound_worker::{Outcome, Worker};
 use serde_json::json;
-use uuid::Uuid;
 
 struct DemoRelease {
     title: &'static str,
@@ -92,55 +94,44 @@ impl Seeder {
     /// complete it from storage, and run its job with the real worker, in process.
     async fn upload(
         &self,
-        release_id: Uuid,
+        release_id: ReleaseId,
         kind: AssetKind,
-        track_id: Option<Uuid>,
+        track_id: Option<TrackId>,
         path: &Path,
         content_type: &str,
     ) -> anyhow::Result<()> {
-        let Seeder {
-            pool,
-            storage,
-            worker,
-            artist,
-        } = self;
-        let artist = *artist;
         let size = std::fs::metadata(path)?.len() as i64;
-        let intent = uploads::create_intent(
-            pool,
-            storage,
-            artist,
-            release_id,
-            kind,
-            UploadIntent {
-                track_id,
-                filename: path
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-                content_type: content_type.to_owned(),
-                size_bytes: size,
-            },
-        )
-        .await
-        .map_err(|e| anyhow!("upload intent: {e}"))?;
-        let client = pool.get().await?;
-        let row = client
-            .query_one(
-                "SELECT bucket, key FROM assets WHERE id = $1",
-                &[&intent.asset_id],
-            )
-            .await?;
-        let (bucket, key): (String, String) = (row.get(0), row.get(1));
-        storage
+        let intent = UploadIntent {
+            track_id,
+            filename: path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            content_type: content_type.to_owned(),
+            size_bytes: size,
+        };
+        let mut client = db::connect(&self.pool).await?;
+        let tx = db::begin(&mut client).await?;
+        let intent =
+            uploads::create_intent(&tx, &self.storage, self.artist, release_id, kind, intent)
+                .await
+                .map_err(|e| anyhow!("upload intent: {e}"))?;
+        let (bucket, key) = assets::location(&tx, intent.asset_id)
+            .await?
+            .context("the new asset")?;
+        tx.commit().await?;
+        self.storage
             .upload_file(&bucket, &key, path, content_type)
             .await?;
-        let job_id = uploads::complete_from_storage(pool, storage, &bucket, &key)
+        let tx = db::begin(&mut client).await?;
+        let job_id = uploads::complete_from_storage(&tx, &self.storage, &bucket, &key)
             .await
             .map_err(|e| anyhow!("completing the upload: {e}"))?
             .ok_or_else(|| anyhow!("the uploaded object did not match its intent"))?;
-        match worker
+        tx.commit().await?;
+        match self
+            .worker
             .run(job_id)
             .await
             .map_err(|e| anyhow!("transcoding: {e}"))?
@@ -149,50 +140,19 @@ impl Seeder {
             other => bail!("the demo upload did not become ready: {other:?}"),
         }
     }
-}
 
-pub async fn seed(pool: &Pool, artist_email: &str) -> anyhow::Result<()> {
-    let aws = hound::storage::aws_config().await;
-    let storage = Storage::from_env(&aws)?;
-    let worker = Worker::new(pool.clone(), storage.clone());
-    let client = pool.get().await?;
-    let artist = ArtistId(
-        client
-            .query_one(
-                "SELECT p.id FROM artist_profiles p JOIN users u ON u.id = p.user_id
-                 WHERE u.email = $1",
-                &[&artist_email],
-            )
-            .await
-            .context("the demo artist")?
-            .get(0),
-    );
-    let seeder = Seeder {
-        pool: pool.clone(),
-        storage,
-        worker,
-        artist,
-    };
-    let dir = tempfile::tempdir()?;
-    for demo in RELEASES {
-        let exists = client
-            .query_opt(
-                "SELECT 1 FROM releases WHERE artist_id = $1 AND title = $2",
-                &[&artist.0, &demo.title],
-            )
-            .await?
-            .is_some();
-        if exists {
-            println!("seed: release {:?} exists", demo.title);
-            continue;
-        }
+    /// One demo release, created, uploaded, processed, submitted and published.
+    async fn release(&self, demo: &DemoRelease, dir: &Path) -> anyhow::Result<()> {
+        let mut client = db::connect(&self.pool).await?;
         let fields: ReleaseFields = serde_json::from_value(json!({
             "title": demo.title, "kind": demo.kind, "genre": demo.genre,
         }))?;
-        let release = catalog::create_release(&client, artist, fields)
+        let tx = db::begin(&mut client).await?;
+        let release = catalog::create_release(&tx, self.artist, fields)
             .await
             .map_err(|e| anyhow!("creating {}: {e}", demo.title))?;
-        let cover = dir.path().join(format!("{}.jpg", release.id));
+        tx.commit().await?;
+        let cover = dir.join(format!("{}.jpg", release.id));
         ffmpeg(
             &[
                 "-f",
@@ -206,15 +166,16 @@ pub async fn seed(pool: &Pool, artist_email: &str) -> anyhow::Result<()> {
             ],
             &cover,
         )?;
-        seeder
-            .upload(release.id, AssetKind::Cover, None, &cover, "image/jpeg")
+        self.upload(release.id, AssetKind::Cover, None, &cover, "image/jpeg")
             .await?;
         for (title, graph) in demo.tracks {
             let fields: TrackFields = serde_json::from_value(json!({ "title": title }))?;
-            let track = catalog::add_track(pool, artist, release.id, fields)
+            let tx = db::begin(&mut client).await?;
+            let track = catalog::add_track(&tx, self.artist, release.id, fields)
                 .await
                 .map_err(|e| anyhow!("adding {title}: {e}"))?;
-            let master = dir.path().join(format!("{}.flac", track.id));
+            tx.commit().await?;
+            let master = dir.join(format!("{}.flac", track.id));
             ffmpeg(
                 &[
                     "-f",
@@ -230,22 +191,51 @@ pub async fn seed(pool: &Pool, artist_email: &str) -> anyhow::Result<()> {
                 ],
                 &master,
             )?;
-            seeder
-                .upload(
-                    release.id,
-                    AssetKind::Master,
-                    Some(track.id),
-                    &master,
-                    "audio/flac",
-                )
-                .await?;
+            self.upload(
+                release.id,
+                AssetKind::Master,
+                Some(track.id),
+                &master,
+                "audio/flac",
+            )
+            .await?;
         }
-        catalog::submit_release(pool, artist, release.id)
+        let tx = db::begin(&mut client).await?;
+        catalog::submit_release(&tx, self.artist, release.id)
             .await
             .map_err(|e| anyhow!("submitting {}: {e}", demo.title))?;
-        catalog::publish_release(pool, artist, release.id, None)
+        catalog::publish_release(&tx, self.artist, release.id, None)
             .await
             .map_err(|e| anyhow!("publishing {}: {e}", demo.title))?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub async fn seed(pool: &Pool, artist_email: &str) -> anyhow::Result<()> {
+    let aws = hound_domain::aws::aws_config().await;
+    let storage = Storage::from_env(&aws)?;
+    let worker = Worker::new(pool.clone(), storage.clone());
+    let client = db::connect(pool).await?;
+    let artist = profiles::artist_id_by_email(&client, artist_email)
+        .await?
+        .context("the demo artist")?;
+    let seeder = Seeder {
+        pool: pool.clone(),
+        storage,
+        worker,
+        artist,
+    };
+    let dir = tempfile::tempdir()?;
+    for demo in RELEASES {
+        if catalog::release_titled(&client, artist, demo.title)
+            .await?
+            .is_some()
+        {
+            println!("seed: release {:?} exists", demo.title);
+            continue;
+        }
+        seeder.release(demo, dir.path()).await?;
         println!(
             "seed: published {:?} ({} tracks)",
             demo.title,

@@ -1,12 +1,11 @@
 //! `hound dlq list` and `hound dlq redrive <id>`: the dead-letter record (`failed_jobs`).
 
-use anyhow::Context as _;
-use hound::transcode::dead_letter::{self, FailedJob};
-use uuid::Uuid;
+use hound_domain::db;
+use hound_domain::ids::FailedJobId;
+use hound_domain::jobs::dead_letter::{self, FailedJob};
 
 pub async fn list(all: bool, json: bool) -> anyhow::Result<()> {
-    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
-    let client = pool.get().await.context("connecting to the database")?;
+    let client = db::connect(&db::pool_from_env()?).await?;
     let failed = dead_letter::list(&client, all).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&failed)?);
@@ -45,11 +44,13 @@ fn print_one(f: &FailedJob) {
 }
 
 /// Replay one record onto the transcode queue (`TRANSCODE_QUEUE_URL`).
-pub async fn redrive(id: Uuid) -> anyhow::Result<()> {
-    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
-    let aws = hound::storage::aws_config().await;
-    let queue = hound::storage::Queue::from_env(&aws)?;
-    let failed = dead_letter::redrive(&pool, &queue, id).await?;
+pub async fn redrive(id: FailedJobId) -> anyhow::Result<()> {
+    let aws = hound_domain::aws::aws_config().await;
+    let queue = hound_domain::aws::Queue::from_env(&aws)?;
+    let mut client = db::connect(&db::pool_from_env()?).await?;
+    let tx = db::begin(&mut client).await?;
+    let failed = dead_letter::redrive(&tx, &queue, id).await?;
+    tx.commit().await?;
     println!("redriven to {}:", queue.transcode_queue_url);
     print_one(&failed);
     Ok(())

@@ -6,11 +6,11 @@ mod dlq;
 mod poller;
 mod walk;
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use hound::auth::{AccountKind, Accounts, AuthError, JwtKeys, NewAccount, Passwords};
+use hound_domain::auth::{self, AccountKind, AuthError, JwtKeys, NewAccount, Passwords};
+use hound_domain::db;
+use hound_domain::partitions;
 
 #[derive(Parser)]
 #[command(name = "hound", about = "Hound admin CLI", version)]
@@ -79,21 +79,30 @@ enum DlqAction {
         json: bool,
     },
     /// Put one back on the transcode queue (TRANSCODE_QUEUE_URL) once its cause is fixed.
-    Redrive { id: uuid::Uuid },
+    Redrive { id: hound_domain::ids::FailedJobId },
 }
 
 #[derive(Subcommand)]
 enum PartitionsAction {
     /// Create last month's, this month's and the next N months' partitions where missing.
     Ensure {
-        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(0..=120))]
+        #[arg(long, default_value_t = partitions::DEFAULT_MONTHS_AHEAD, value_parser = parse_months)]
         months: i32,
     },
     /// Detach and drop whole partitions whose every row is older than N days.
     Prune {
-        #[arg(long, value_parser = clap::value_parser!(u32).range(31..))]
+        #[arg(long, value_parser = parse_keep_days)]
         keep_days: u32,
     },
+}
+
+/// The partition bounds of `hound_domain::partitions`, shared with the schedule.
+fn parse_months(raw: &str) -> Result<i32, String> {
+    partitions::months_ahead(raw.parse().map_err(|e| format!("{e}"))?)
+}
+
+fn parse_keep_days(raw: &str) -> Result<u32, String> {
+    partitions::keep_days(raw.parse().map_err(|e| format!("{e}"))?)
 }
 
 /// Demo accounts created by `hound seed` (documented in the README).
@@ -109,11 +118,10 @@ const DEMO_PASSWORD: &str = "hound-demo-password";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    hound::telemetry::init();
+    hound_domain::logging::init();
     match Cli::parse().command {
         Command::Migrate => {
-            let pool = hound::db::pool(&hound::config::database_from_env()?)?;
-            let applied = hound::db::migrate(&pool).await?;
+            let applied = db::migrate(&db::pool_from_env()?).await?;
             if applied.is_empty() {
                 println!("migrations: up to date");
             }
@@ -145,21 +153,26 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn seed() -> anyhow::Result<()> {
-    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
+    let pool = db::pool_from_env()?;
     // Signup opens a session; its tokens are thrown away, so any key will do.
     let keys = JwtKeys::from_json(&JwtKeys::generate_json("seed")).context("seed keyset")?;
-    let accounts = Accounts::new(pool.clone(), Arc::new(keys), Passwords::owasp());
+    let passwords = Passwords::owasp();
+    let mut client = db::connect(&pool).await?;
     for (email, name, kind) in DEMO_ACCOUNTS {
         let account = NewAccount::parse(email, DEMO_PASSWORD, name)
             .map_err(|e| anyhow::anyhow!("demo account {email} is invalid: {e}"))?;
-        match accounts.signup(account, *kind).await {
-            Ok(_) => println!("seed: created {email} (password {DEMO_PASSWORD})"),
+        let tx = db::begin(&mut client).await?;
+        match auth::signup(&tx, &passwords, &keys, account, *kind).await {
+            Ok(_) => {
+                tx.commit().await?;
+                println!("seed: created {email} (password {DEMO_PASSWORD})");
+            }
             Err(AuthError::EmailTaken) => println!("seed: {email} exists"),
             Err(e) => return Err(anyhow::anyhow!("seeding {email}: {e}")),
         }
     }
     // The catalogue goes through S3 and the worker: only where buckets are configured.
-    if hound::config::optional_var("MASTERS_BUCKET")?.is_some() {
+    if hound_domain::config::optional_var("MASTERS_BUCKET")?.is_some() {
         demo::seed(&pool, DEMO_ACCOUNTS[0].0).await?;
     } else {
         println!("seed: no MASTERS_BUCKET, so no demo catalogue (run `hound local-aws` first)");
@@ -168,12 +181,11 @@ async fn seed() -> anyhow::Result<()> {
 }
 
 async fn partitions(action: PartitionsAction) -> anyhow::Result<()> {
-    let pool = hound::db::pool(&hound::config::database_from_env()?)?;
-    let client = pool.get().await.context("connecting to the database")?;
+    let client = db::connect(&db::pool_from_env()?).await?;
     let now = time::OffsetDateTime::now_utc();
     match action {
         PartitionsAction::Ensure { months } => {
-            let created = hound::partitions::ensure(&client, now, months).await?;
+            let created = partitions::ensure(&client, now, months).await?;
             if created.is_empty() {
                 println!("partitions: all present");
             }
@@ -182,7 +194,7 @@ async fn partitions(action: PartitionsAction) -> anyhow::Result<()> {
             }
         }
         PartitionsAction::Prune { keep_days } => {
-            let dropped = hound::partitions::prune(&client, now, keep_days).await?;
+            let dropped = partitions::prune(&client, now, keep_days).await?;
             if dropped.is_empty() {
                 println!("partitions: nothing older than {keep_days} days");
             }
@@ -202,11 +214,11 @@ const LOCAL_BUCKETS: &[(&str, &str)] = &[
 ];
 
 async fn local_aws() -> anyhow::Result<()> {
-    let endpoint = hound::config::required_var("AWS_ENDPOINT_URL")
+    let endpoint = hound_domain::config::required_var("AWS_ENDPOINT_URL")
         .context("local-aws only talks to a local emulator")?;
-    let config = hound::storage::aws_config().await;
+    let config = hound_domain::aws::aws_config().await;
     let storage =
-        hound::storage::Storage::new(&config, String::new(), String::new(), String::new());
+        hound_domain::aws::Storage::new(&config, String::new(), String::new(), String::new());
     for (var, bucket) in LOCAL_BUCKETS {
         if storage
             .client()
@@ -235,7 +247,7 @@ async fn local_aws() -> anyhow::Result<()> {
         .context("creating the dead-letter queue")?
         .queue_url
         .unwrap_or_default();
-    let dlq_arn = hound::storage::Queue::new(&config, dlq_url.clone())
+    let dlq_arn = hound_domain::aws::Queue::new(&config, dlq_url.clone())
         .arn_of(&dlq_url)
         .await
         .context("reading the dead-letter queue's ARN")?;
@@ -258,7 +270,7 @@ async fn local_aws() -> anyhow::Result<()> {
         .queue_url
         .unwrap_or_default();
     // As in AWS: a finished upload to the masters or covers bucket notifies the queue.
-    let queue = hound::storage::Queue::new(&config, queue_url.clone());
+    let queue = hound_domain::aws::Queue::new(&config, queue_url.clone());
     let queue_arn = queue.arn_of(&queue_url).await?;
     for bucket in ["hound-masters", "hound-covers"] {
         storage

@@ -34,7 +34,7 @@ impl std::str::FromStr for Route {
 }
 
 pub async fn run(routes: Vec<Route>, invoke_url: String, batch_size: i32) -> anyhow::Result<()> {
-    let config = hound::storage::aws_config().await;
+    let config = hound_domain::aws::aws_config().await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(900))
@@ -97,7 +97,7 @@ async fn poll(
         if received.is_empty() {
             continue;
         }
-        let event = hound::storage::lambda_sqs_event(&received, &arn);
+        let event = hound_domain::aws::lambda_sqs_event(&received, &arn);
         // An invoke error (the function crashed or timed out) fails the whole batch, as in AWS.
         let failed: Vec<String> = match http.post(&url).json(&event).send().await {
             Ok(response) if response.status().is_success() => {

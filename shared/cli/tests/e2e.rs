@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use hound::testing::{ProcessGroup, TestAws, TestDb, aws_endpoint, free_port};
+use hound_testing::{ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint};
 
 #[tokio::test]
 async fn the_demo_walk_passes_end_to_end() {
@@ -37,14 +37,12 @@ async fn the_demo_walk_passes_end_to_end() {
             .unwrap();
     }
 
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let log_path = std::env::temp_dir().join(format!("hound-e2e-{port}.log"));
-    let log = std::fs::File::create(&log_path).unwrap();
     let env = [
         ("DATABASE_URL", db.url.clone()),
-        ("JWT_KEYS", hound::auth::JwtKeys::generate_json("e2e")),
+        (
+            "JWT_KEYS",
+            hound_domain::auth::JwtKeys::generate_json("e2e"),
+        ),
         ("AWS_ENDPOINT_URL", aws_endpoint()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -55,52 +53,22 @@ async fn the_demo_walk_passes_end_to_end() {
         ("TRANSCODE_QUEUE_URL", queue_url.clone()),
         ("LOG_FORMAT", "json".into()),
     ];
-    let watch = tokio::process::Command::new("cargo")
-        .args([
-            "lambda",
-            "watch",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .current_dir(workspace)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log.try_clone().unwrap())
-        .process_group(0)
-        .spawn()
-        .expect("cargo lambda is installed (make test installs it)");
-    let _watch = ProcessGroup(watch);
+    // The first request to each function builds it (make test builds them beforehand).
+    let watch = Watch::start(&env, "/v1/listener/home", Duration::from_secs(600)).await;
+    let base = watch.base.clone();
+    let log_path = watch.log_path.clone();
     let poller = tokio::process::Command::new(env!("CARGO_BIN_EXE_hound"))
         .args(["local-poller", "--invoke-url", &base])
         .args(["--route", &format!("{queue_url}=transcoder")])
         .args(["--route", &format!("{dlq_url}=dead-letter")])
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
+        .stdout(watch.log())
+        .stderr(watch.log())
         .process_group(0)
         .spawn()
         .unwrap();
     let _poller = ProcessGroup(poller);
-
-    // The first request to each function builds it (make test builds them beforehand).
-    let http = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(600);
-    while http
-        .get(format!("{base}/v1/listener/home"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "cargo lambda watch did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 
     let walk = tokio::process::Command::new(env!("CARGO_BIN_EXE_hound"))
         .args(["demo", "--base-url", &base, "--timeout-s", "300"])
@@ -122,7 +90,7 @@ async fn the_demo_walk_passes_end_to_end() {
     // with: HTTP samples get an API Gateway answer below 500, queue samples no failed items,
     // the schedule's sample a report.
     let mut invoked = 0;
-    for entry in std::fs::read_dir(format!("{workspace}/events")).unwrap() {
+    for entry in std::fs::read_dir(format!("{WORKSPACE}/events")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let function = [
@@ -144,11 +112,11 @@ async fn the_demo_walk_passes_end_to_end() {
                 "-A",
                 "127.0.0.1",
                 "-P",
-                &port.to_string(),
+                &watch.port.to_string(),
             ])
             .arg("--data-file")
             .arg(&path)
-            .current_dir(workspace)
+            .current_dir(WORKSPACE)
             .output()
             .await
             .unwrap();

@@ -4,9 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::{AccountKind, NewAccount, Session, User};
-use hound::http::JsonBody;
+use hound_domain::auth::{self, AccountKind, NewAccount, Session, User};
+use hound_http::{ApiError, Db, JsonBody, commit};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -47,46 +46,68 @@ impl From<(User, Session)> for Authenticated {
 
 async fn signup(
     state: AppState,
+    mut db: Db,
     body: SignupBody,
     kind: AccountKind,
 ) -> Result<(StatusCode, Json<Authenticated>), ApiError> {
     let account = NewAccount::parse(&body.email, &body.password, &body.display_name)?;
-    let authenticated = state.accounts.signup(account, kind).await?;
+    let tx = db.begin().await?;
+    let keys = state.backend.keys();
+    let authenticated = auth::signup(&tx, &state.passwords, keys, account, kind).await?;
+    commit(tx).await?;
     Ok((StatusCode::CREATED, Json(authenticated.into())))
 }
 
 async fn artist_signup(
     State(state): State<AppState>,
+    db: Db,
     JsonBody(body): JsonBody<SignupBody>,
 ) -> Result<(StatusCode, Json<Authenticated>), ApiError> {
-    signup(state, body, AccountKind::Artist).await
+    signup(state, db, body, AccountKind::Artist).await
 }
 
 async fn listener_signup(
     State(state): State<AppState>,
+    db: Db,
     JsonBody(body): JsonBody<SignupBody>,
 ) -> Result<(StatusCode, Json<Authenticated>), ApiError> {
-    signup(state, body, AccountKind::Listener).await
+    signup(state, db, body, AccountKind::Listener).await
+}
+
+async fn login(
+    state: AppState,
+    mut db: Db,
+    body: LoginBody,
+    kind: AccountKind,
+) -> Result<Json<Authenticated>, ApiError> {
+    let tx = db.begin().await?;
+    let keys = state.backend.keys();
+    let verdict = auth::login(
+        &tx,
+        &state.passwords,
+        keys,
+        &body.email,
+        &body.password,
+        kind,
+    )
+    .await?;
+    // A refused login is committed too: it is what the throttle counts.
+    commit(tx).await?;
+    Ok(Json(verdict.into_result()?.into()))
 }
 
 async fn artist_login(
     State(state): State<AppState>,
+    db: Db,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Authenticated>, ApiError> {
-    let authenticated = state
-        .accounts
-        .login(&body.email, &body.password, AccountKind::Artist)
-        .await?;
-    Ok(Json(authenticated.into()))
+    login(state, db, body, AccountKind::Artist).await
 }
 
 async fn listener_login(
     State(state): State<AppState>,
+    db: Db,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Authenticated>, ApiError> {
-    let authenticated = state
-        .accounts
-        .login(&body.email, &body.password, AccountKind::Listener)
-        .await?;
-    Ok(Json(authenticated.into()))
+    login(state, db, body, AccountKind::Listener).await
 }

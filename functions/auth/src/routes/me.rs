@@ -1,11 +1,10 @@
 //! The caller's own account.
 
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::{Caller, User};
-use hound::profiles::ArtistProfile;
+use hound_domain::auth::{self, User};
+use hound_domain::profiles::ArtistProfile;
+use hound_http::{ApiError, Authenticated, Db, commit};
 use serde::Serialize;
 
 use crate::AppState;
@@ -21,8 +20,10 @@ struct Me {
     artist_profile: Option<ArtistProfile>,
 }
 
-async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
-    let (user, artist_profile) = state.accounts.me(&caller).await?;
+async fn me(Authenticated(caller): Authenticated, mut db: Db) -> Result<Json<Me>, ApiError> {
+    let tx = db.begin().await?;
+    let (user, artist_profile) = auth::me(&tx, &caller).await?;
+    commit(tx).await?;
     Ok(Json(Me {
         user,
         artist_profile,

@@ -4,12 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::{Caller, LogoutScope};
-use hound::http::{JsonBody, OptionalJsonBody};
+use hound_domain::auth::{self, LogoutScope};
+use hound_http::{ApiError, Authenticated, Db, JsonBody, OptionalJsonBody, commit};
 use serde::Deserialize;
 
-use super::accounts::Authenticated;
+use super::accounts::Authenticated as UserSession;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -31,18 +30,24 @@ struct LogoutBody {
 
 async fn refresh(
     State(state): State<AppState>,
+    mut db: Db,
     JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<Authenticated>, ApiError> {
-    let authenticated = state.accounts.refresh(&body.refresh_token).await?;
-    Ok(Json(authenticated.into()))
+) -> Result<Json<UserSession>, ApiError> {
+    let tx = db.begin().await?;
+    let verdict = auth::refresh(&tx, state.backend.keys(), &body.refresh_token).await?;
+    // A reused token's refusal is committed too: it revokes the session.
+    commit(tx).await?;
+    Ok(Json(verdict.into_result()?.into()))
 }
 
 async fn logout(
-    State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
     OptionalJsonBody(body): OptionalJsonBody<LogoutBody>,
 ) -> Result<StatusCode, ApiError> {
     let scope = body.unwrap_or_default().scope;
-    state.accounts.logout(&caller, scope).await?;
+    let tx = db.begin().await?;
+    auth::logout(&tx, &caller, scope).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,4 +1,4 @@
-use hound::testing::Call;
+use hound_testing::Call;
 use serde_json::json;
 
 use crate::*;
@@ -138,16 +138,16 @@ async fn every_response_carries_the_gateway_request_id() {
 
 #[tokio::test]
 async fn a_database_outage_is_a_503_not_a_500() {
-    let unreachable = hound::db::pool(&hound::db::PoolSettings {
+    let unreachable = hound_domain::db::pool(&hound_domain::db::PoolSettings {
         url: secrecy::SecretString::from("postgres://postgres@127.0.0.1:1/hound".to_owned()),
         max_size: 1,
         ca_file: None,
     })
     .unwrap();
-    let router = auth::router(auth::AppState::new(
+    let router = auth::router(auth::AppState::new(hound_http::Backend::new(
         unreachable,
-        hound::testing::test_keys(),
-    ));
+        hound_testing::test_keys(),
+    )));
     let response = signup(&router, "listener", "ada@example.com").await;
     assert_error(&response, 503, "unavailable");
     assert!(response.headers.contains_key("retry-after"));

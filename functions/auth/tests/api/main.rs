@@ -1,5 +1,5 @@
 //! The auth function, driven in-process through API Gateway v2 events against a private
-//! Postgres database per test (see `hound::testing`).
+//! Postgres database per test (see `hound_testing`).
 
 mod events;
 mod http_errors;
@@ -10,8 +10,8 @@ mod signup_login;
 use std::sync::Arc;
 
 use axum::Router;
-use hound::auth::JwtKeys;
-use hound::testing::{Call, TestDb, TestResponse, test_keys};
+use hound_domain::auth::JwtKeys;
+use hound_testing::{Call, TestDb, TestResponse, test_keys};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct-horse-battery-staple";
@@ -23,7 +23,10 @@ pub async fn app() -> (TestDb, Router) {
 
 pub async fn app_with_keys(keys: Arc<JwtKeys>) -> (TestDb, Router) {
     let db = TestDb::new().await;
-    let router = auth::router(auth::AppState::new(db.pool.clone(), keys));
+    let router = auth::router(auth::AppState::new(hound_http::Backend::new(
+        db.pool.clone(),
+        keys,
+    )));
     (db, router)
 }
 

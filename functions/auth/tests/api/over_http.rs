@@ -1,10 +1,9 @@
 //! One walk over real HTTP: `cargo lambda watch` builds and serves the auth function, with the
 //! API Gateway paths from the workspace's watch router.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use hound::testing::{ProcessGroup, TestDb, free_port};
+use hound_testing::{TestDb, WORKSPACE, Watch};
 use serde_json::{Value, json};
 
 use crate::PASSWORD;
@@ -12,48 +11,21 @@ use crate::PASSWORD;
 #[tokio::test]
 async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
     let db = TestDb::new().await;
-    let port = free_port();
-    let workspace = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let log = std::fs::File::create(std::env::temp_dir().join(format!("hound-watch-{port}.log")))
-        .unwrap();
-    let child = tokio::process::Command::new("cargo")
-        .args([
-            "lambda",
-            "watch",
-            "-A",
-            "127.0.0.1",
-            "-P",
-            &port.to_string(),
-        ])
-        .current_dir(workspace)
-        .env("DATABASE_URL", &db.url)
-        .env("JWT_KEYS", hound::auth::JwtKeys::generate_json("http"))
-        .env("LOG_FORMAT", "json")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .expect("cargo lambda is installed (make test installs it)");
-    let _watch = ProcessGroup(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let env = [
+        ("DATABASE_URL", db.url.clone()),
+        (
+            "JWT_KEYS",
+            hound_domain::auth::JwtKeys::generate_json("http"),
+        ),
+        ("LOG_FORMAT", "json".to_owned()),
+    ];
+    // The first request builds the function; wait until it answers.
+    let watch = Watch::start(&env, "/v1/auth/me", Duration::from_secs(300)).await;
+    let base = watch.base.clone();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
         .unwrap();
-
-    // The first request builds the function; wait for the server to accept connections.
-    let deadline = std::time::Instant::now() + Duration::from_secs(300);
-    loop {
-        if http.get(format!("{base}/v1/auth/me")).send().await.is_ok() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "cargo lambda watch did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 
     let post = |path: &str, body: Value| http.post(format!("{base}{path}")).json(&body).send();
     let signup = post(
@@ -113,7 +85,7 @@ async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
             "-A",
             "127.0.0.1",
             "-P",
-            &port.to_string(),
+            &watch.port.to_string(),
         ])
         .args([
             "--data-file",
@@ -121,7 +93,7 @@ async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
             "--output-format",
             "json",
         ])
-        .current_dir(workspace)
+        .current_dir(WORKSPACE)
         .output()
         .await
         .unwrap();

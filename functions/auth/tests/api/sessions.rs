@@ -1,12 +1,13 @@
 use std::sync::Arc;
 
-use hound::auth::{AccessClaims, Role};
-use hound::testing::{Call, keys_with};
+use hound_domain::auth::{AccessClaims, Role};
+use hound_http::Backend;
+use hound_testing::{Call, keys_with};
 use serde_json::json;
 
 use crate::*;
 
-async fn refresh(router: &axum::Router, refresh_token: &str) -> hound::testing::TestResponse {
+async fn refresh(router: &axum::Router, refresh_token: &str) -> hound_testing::TestResponse {
     Call::post("/v1/auth/refresh")
         .json(&json!({"refresh_token": refresh_token}))
         .send(router)
@@ -185,7 +186,7 @@ async fn access_tokens_carry_the_documented_claims_and_kid() {
 
 #[tokio::test]
 async fn an_expired_access_token_answers_token_expired() {
-    let keys = hound::testing::test_keys();
+    let keys = hound_testing::test_keys();
     let (_db, router) = app_with_keys(keys.clone()).await;
     let (access, _) = tokens(&signup(&router, "listener", "ada@example.com").await);
     let mut claims = claims_of(&access);
@@ -215,26 +216,26 @@ async fn a_tampered_access_token_is_refused() {
 #[tokio::test]
 async fn key_rotation_keeps_old_tokens_until_the_old_key_is_retired() {
     let db = TestDb::new().await;
-    let old_router = auth::router(auth::AppState::new(
+    let old_router = auth::router(auth::AppState::new(Backend::new(
         db.pool.clone(),
         Arc::new(keys_with(&[("k1", 1)], "k1")),
-    ));
+    )));
     let (old_access, _) = tokens(&signup(&old_router, "listener", "ada@example.com").await);
 
     // k2 becomes the signing key; k1 still verifies.
-    let rotating = auth::router(auth::AppState::new(
+    let rotating = auth::router(auth::AppState::new(Backend::new(
         db.pool.clone(),
         Arc::new(keys_with(&[("k1", 1), ("k2", 2)], "k2")),
-    ));
+    )));
     assert_eq!(me(&rotating, &old_access).await.status, 200);
     let (new_access, _) = tokens(&login(&rotating, "listener", "ada@example.com", PASSWORD).await);
     assert_eq!(me(&rotating, &new_access).await.status, 200);
 
     // k1 retired: its tokens stop working, k2's keep working.
-    let retired = auth::router(auth::AppState::new(
+    let retired = auth::router(auth::AppState::new(Backend::new(
         db.pool.clone(),
         Arc::new(keys_with(&[("k2", 2)], "k2")),
-    ));
+    )));
     assert_error(&me(&retired, &old_access).await, 401, "unauthorized");
     assert_eq!(me(&retired, &new_access).await.status, 200);
 }

@@ -1,5 +1,5 @@
 use futures::future::join_all;
-use hound::testing::Call;
+use hound_testing::Call;
 use serde_json::json;
 
 use crate::*;

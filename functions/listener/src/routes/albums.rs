@@ -4,12 +4,11 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::http::PathId;
-use hound::listener::{self, Album, Viewer};
+use hound_domain::ids::ReleaseId;
+use hound_domain::listener::{self, Album};
+use hound_http::{ApiError, Authenticated, Db, PathId, commit};
 
-use super::ShareQuery;
+use super::share::{ShareQuery, viewer};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -18,14 +17,14 @@ pub fn router() -> Router<AppState> {
 
 async fn show(
     State(state): State<AppState>,
-    caller: Option<Caller>,
-    PathId(id): PathId,
+    caller: Option<Authenticated>,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Album>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
-    let viewer = Viewer::new(caller.map(|c| c.user_id), query.share_token);
-    let client = state.db().await?;
-    Ok(Json(
-        listener::album(&client, &state.media, &viewer, id).await?,
-    ))
+    let viewer = viewer(caller.as_ref().map(|c| &c.0), query)?;
+    let tx = db.begin().await?;
+    let album = listener::album(&tx, &state.media, &viewer, id).await?;
+    commit(tx).await?;
+    Ok(Json(album))
 }

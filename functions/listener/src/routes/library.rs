@@ -1,13 +1,12 @@
 //! The listener's library of saved tracks.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::routing::get;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::catalog::Page;
-use hound::listener::{self, LibraryItem};
-use serde::Deserialize;
+use hound_domain::listener::{self, LibraryItem};
+use hound_domain::paging::Page;
+use hound_http::{ApiError, Authenticated, Db, PageQuery, commit};
 
 use crate::AppState;
 
@@ -15,25 +14,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/listener/library/tracks", get(tracks))
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
 async fn tracks(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<LibraryItem>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
-    let client = state.db().await?;
-    let page = listener::library(
-        &client,
-        caller.user_id,
-        query.cursor.as_deref(),
-        query.limit,
-    )
-    .await?;
+    let tx = db.begin().await?;
+    let page = listener::library(&tx, caller.user_id, query.cursor.as_deref(), query.limit).await?;
+    commit(tx).await?;
     Ok(Json(page))
 }

@@ -3,11 +3,11 @@
 mod albums;
 mod home;
 mod library;
+mod share;
 mod telemetry;
 mod tracks;
 
 use axum::Router;
-use serde::Deserialize;
 
 use crate::AppState;
 
@@ -18,10 +18,4 @@ pub fn router() -> Router<AppState> {
         .merge(tracks::router())
         .merge(telemetry::router())
         .merge(library::router())
-}
-
-/// `?share_token=…` on album and stream requests.
-#[derive(Deserialize)]
-struct ShareQuery {
-    share_token: Option<String>,
 }

@@ -1,13 +1,10 @@
 //! Telemetry batches: plays and player events.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::http::JsonBody;
-use hound::listener::{self, EventInput, Ingested, PlayInput};
+use hound_domain::listener::{self, EventInput, Ingested, PlayInput};
+use hound_http::{ApiError, Authenticated, Db, JsonBody, commit};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -30,33 +27,25 @@ struct EventsBody {
 }
 
 async fn plays(
-    State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
     JsonBody(body): JsonBody<PlaysBody>,
 ) -> Result<(StatusCode, Json<Ingested>), ApiError> {
-    let client = state.db().await?;
-    let ingested = listener::record_plays(
-        &client,
-        caller.user_id,
-        &body.plays,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
+    let now = OffsetDateTime::now_utc();
+    let tx = db.begin().await?;
+    let ingested = listener::record_plays(&tx, caller.user_id, &body.plays, now).await?;
+    commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ingested)))
 }
 
 async fn events(
-    State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
     JsonBody(body): JsonBody<EventsBody>,
 ) -> Result<(StatusCode, Json<Ingested>), ApiError> {
-    let client = state.db().await?;
-    let ingested = listener::record_events(
-        &client,
-        caller.user_id,
-        &body.events,
-        OffsetDateTime::now_utc(),
-    )
-    .await?;
+    let now = OffsetDateTime::now_utc();
+    let tx = db.begin().await?;
+    let ingested = listener::record_events(&tx, caller.user_id, &body.events, now).await?;
+    commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ingested)))
 }

@@ -4,13 +4,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::http::PathId;
-use hound::listener::{self, Stream, Viewer};
+use hound_domain::ids::TrackId;
+use hound_domain::listener::{self, Stream};
+use hound_http::{ApiError, Authenticated, Db, PathId, commit};
 use serde::Serialize;
 
-use super::ShareQuery;
+use super::share::{ShareQuery, viewer};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -29,34 +28,36 @@ struct Saved {
 
 async fn stream(
     State(state): State<AppState>,
-    caller: Option<Caller>,
-    PathId(id): PathId,
+    caller: Option<Authenticated>,
+    mut db: Db,
+    PathId(id): PathId<TrackId>,
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Stream>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
-    let viewer = Viewer::new(caller.map(|c| c.user_id), query.share_token);
-    let client = state.db().await?;
-    Ok(Json(
-        listener::stream(&client, &state.media, &viewer, id).await?,
-    ))
+    let viewer = viewer(caller.as_ref().map(|c| &c.0), query)?;
+    let tx = db.begin().await?;
+    let stream = listener::stream(&tx, &state.media, &viewer, id).await?;
+    commit(tx).await?;
+    Ok(Json(stream))
 }
 
 async fn save(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<TrackId>,
 ) -> Result<Json<Saved>, ApiError> {
-    let client = state.db().await?;
-    listener::save_track(&client, caller.user_id, id).await?;
+    let tx = db.begin().await?;
+    listener::save_track(&tx, caller.user_id, id).await?;
+    commit(tx).await?;
     Ok(Json(Saved { saved: true }))
 }
 
 async fn unsave(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<TrackId>,
 ) -> Result<Json<Saved>, ApiError> {
-    let client = state.db().await?;
-    listener::unsave_track(&client, caller.user_id, id).await?;
+    let tx = db.begin().await?;
+    listener::unsave_track(&tx, caller.user_id, id).await?;
+    commit(tx).await?;
     Ok(Json(Saved { saved: false }))
 }

@@ -87,13 +87,13 @@ async fn home_lists_new_and_popular_public_releases_only() {
 async fn home_runs_one_statement_whatever_the_number_of_cards() {
     let app = App::new().await;
     let counter = StatementCounter::start(&app.db.url).await;
-    let pool = hound::db::pool(&hound::db::PoolSettings {
+    let pool = hound_domain::db::pool(&hound_domain::db::PoolSettings {
         url: counter.url.clone().into(),
         max_size: 1,
         ca_file: None,
     })
     .unwrap();
-    let counted = router_with(&app.db, &app.aws, pool, None);
+    let counted = router_with(&app.aws, pool, None);
     let owner = app.account("artist", "owner@example.com").await;
     let fan = app.account("listener", "fan@example.com").await;
     let home = || Call::get("/v1/listener/home").send(&counted);

@@ -13,8 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
-use hound::listener::Media;
-use hound::testing::{Call, TestAws, TestDb, TestResponse, test_keys};
+use hound_domain::auth::AccountKind;
+use hound_domain::ids::UserId;
+use hound_domain::listener::Media;
+use hound_testing::{Call, TestAws, TestDb, TestResponse, sign_up, test_keys};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use uuid::Uuid;
@@ -28,32 +30,24 @@ pub struct App {
 /// An account: its access token and user id.
 pub struct Account {
     pub token: String,
-    pub user_id: Uuid,
+    pub user_id: UserId,
 }
 
 impl App {
     pub async fn new() -> Self {
         let db = TestDb::new().await;
         let aws = TestAws::new().await;
-        let router = router_with(&db, &aws, db.pool.clone(), None);
+        let router = router_with(&aws, db.pool.clone(), None);
         Self { db, aws, router }
     }
 
     pub async fn account(&self, kind: &str, email: &str) -> Account {
         let kind = if kind == "artist" {
-            hound::auth::AccountKind::Artist
+            AccountKind::Artist
         } else {
-            hound::auth::AccountKind::Listener
+            AccountKind::Listener
         };
-        let accounts = hound::auth::Accounts::new(
-            self.db.pool.clone(),
-            test_keys(),
-            hound::auth::Passwords::owasp(),
-        );
-        let account =
-            hound::auth::NewAccount::parse(email, "correct-horse-battery-staple", "Test Person")
-                .unwrap();
-        let (user, session) = accounts.signup(account, kind).await.unwrap();
+        let (user, session) = sign_up(&self.db, kind, email, "Test Person").await;
         Account {
             token: session.access_token,
             user_id: user.id,
@@ -230,10 +224,9 @@ impl App {
 }
 
 /// The listener router over `pool`, with this test's buckets.
-pub fn router_with(db: &TestDb, aws: &TestAws, pool: hound::db::Pool, cdn: Option<&str>) -> Router {
+pub fn router_with(aws: &TestAws, pool: hound_domain::db::Pool, cdn: Option<&str>) -> Router {
     listener::router(listener::AppState {
-        authenticator: hound::auth::Authenticator::new(db.pool.clone(), test_keys()),
-        pool,
+        backend: hound_http::Backend::new(pool, test_keys()),
         media: Media::new(aws.storage.clone(), cdn.map(str::to_owned)),
     })
 }

@@ -28,7 +28,9 @@ async fn this_and_next_month_exist_and_ensure_creates_ahead() {
     let app = App::new().await;
     let client = app.db.pool.get().await.unwrap();
     let now = OffsetDateTime::now_utc();
-    hound::partitions::ensure(&client, now, 1).await.unwrap();
+    hound_domain::partitions::ensure(&client, now, 1)
+        .await
+        .unwrap();
     let next = now.replace_day(1).unwrap() + Duration::days(32);
     for table in ["plays", "listen_events"] {
         let have = partitions(&app, table).await;
@@ -36,14 +38,16 @@ async fn this_and_next_month_exist_and_ensure_creates_ahead() {
         assert!(have.contains(&month_name(table, next)), "{have:?}");
     }
 
-    let created = hound::partitions::ensure(&client, now, 6).await.unwrap();
+    let created = hound_domain::partitions::ensure(&client, now, 6)
+        .await
+        .unwrap();
     let in_six = now.replace_day(1).unwrap() + Duration::days(31 * 6);
     assert!(
         created.contains(&month_name("plays", in_six)),
         "{created:?}"
     );
     assert!(
-        hound::partitions::ensure(&client, now, 6)
+        hound_domain::partitions::ensure(&client, now, 6)
             .await
             .unwrap()
             .is_empty()
@@ -56,7 +60,7 @@ async fn prune_detaches_and_drops_whole_old_months_only() {
     let client = app.db.pool.get().await.unwrap();
     let now = OffsetDateTime::now_utc();
     let long_ago = now - Duration::days(400);
-    hound::partitions::ensure_table(&client, "plays", long_ago, 1)
+    hound_domain::partitions::ensure_table(&client, "plays", long_ago, 1)
         .await
         .unwrap();
     let old = month_name("plays", long_ago);
@@ -78,7 +82,9 @@ async fn prune_detaches_and_drops_whole_old_months_only() {
         .await
         .unwrap();
 
-    let dropped = hound::partitions::prune(&client, now, 90).await.unwrap();
+    let dropped = hound_domain::partitions::prune(&client, now, 90)
+        .await
+        .unwrap();
 
     assert_eq!(dropped, std::slice::from_ref(&old));
     assert!(!partitions(&app, "plays").await.contains(&old));
@@ -90,7 +96,7 @@ async fn prune_detaches_and_drops_whole_old_months_only() {
     assert_eq!(exists, None, "the table itself is gone, not only detached");
     assert_eq!(app.count("SELECT count(*) FROM plays").await, 1);
     assert!(
-        hound::partitions::prune(&client, now, 90)
+        hound_domain::partitions::prune(&client, now, 90)
             .await
             .unwrap()
             .is_empty()

@@ -163,7 +163,6 @@ async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
 
     // With a CDN, covers are CDN base + key.
     let cdn = router_with(
-        &app.db,
         &app.aws,
         app.db.pool.clone(),
         Some("https://cdn.example.com/"),

@@ -17,7 +17,7 @@ fn play(id: Uuid, track: Uuid, ms: i64, started: Duration) -> Value {
            "completed": false, "source": "album"})
 }
 
-async fn post_plays(app: &App, token: &str, plays: Vec<Value>) -> hound::testing::TestResponse {
+async fn post_plays(app: &App, token: &str, plays: Vec<Value>) -> hound_testing::TestResponse {
     Call::post("/v1/listener/telemetry/plays")
         .json(&json!({"plays": plays}))
         .bearer(token)

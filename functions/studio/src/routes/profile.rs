@@ -1,16 +1,13 @@
 //! The artist's own profile.
 
-use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::catalog::{self, ProfileUpdate};
-use hound::http::JsonBody;
-use hound::profiles::ArtistProfile;
+use hound_domain::catalog;
+use hound_domain::profiles::{ArtistProfile, ProfileUpdate};
+use hound_http::{ApiError, Authenticated, Db, JsonBody, commit};
 use serde::Deserialize;
 
-use crate::AppState;
+use crate::{AppState, as_artist};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/studio/profile", get(show).put(replace))
@@ -24,23 +21,23 @@ struct ProfileBody {
 }
 
 async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
 ) -> Result<Json<ArtistProfile>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    Ok(Json(catalog::profile(&client, artist).await?))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let profile = catalog::profile(&tx, artist).await?;
+    commit(tx).await?;
+    Ok(Json(profile))
 }
 
 async fn replace(
-    State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
     JsonBody(body): JsonBody<ProfileBody>,
 ) -> Result<Json<ArtistProfile>, ApiError> {
-    let artist = state.artist(&caller).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
     let update = ProfileUpdate::parse(&body.name, body.bio.as_deref(), body.links.as_deref())?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    Ok(Json(
-        catalog::update_profile(&client, artist, update).await?,
-    ))
+    let profile = catalog::update_profile(&tx, artist, update).await?;
+    commit(tx).await?;
+    Ok(Json(profile))
 }

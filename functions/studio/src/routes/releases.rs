@@ -1,17 +1,20 @@
 //! Releases and their lifecycle.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::catalog::{self, Page, Release, ReleaseFields};
-use hound::http::{JsonBody, OptionalJsonBody, PathId};
+use hound_domain::catalog::{self, Release, ReleaseFields};
+use hound_domain::ids::ReleaseId;
+use hound_domain::paging::Page;
+use hound_http::{
+    ApiError, Authenticated, Db, JsonBody, OptionalJsonBody, PageQuery, PathId, commit,
+};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::AppState;
+use crate::{AppState, as_artist};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,12 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/studio/releases/{release_id}/publish", post(publish))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
 #[derive(Deserialize, Default)]
 struct PublishBody {
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -37,81 +34,82 @@ struct PublishBody {
 }
 
 async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<Release>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
-    let artist = state.artist(&caller).await?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    let page =
-        catalog::list_releases(&client, artist, query.cursor.as_deref(), query.limit).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let page = catalog::list_releases(&tx, artist, query.cursor.as_deref(), query.limit).await?;
+    commit(tx).await?;
     Ok(Json(page))
 }
 
 async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
     JsonBody(fields): JsonBody<ReleaseFields>,
 ) -> Result<(StatusCode, Json<Release>), ApiError> {
-    let artist = state.artist(&caller).await?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    let release = catalog::create_release(&client, artist, fields).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let release = catalog::create_release(&tx, artist, fields).await?;
+    commit(tx).await?;
     Ok((StatusCode::CREATED, Json(release)))
 }
 
 async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
 ) -> Result<Json<Release>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    Ok(Json(catalog::get_release(&client, artist, id).await?))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let release = catalog::get_release(&tx, artist, id).await?;
+    commit(tx).await?;
+    Ok(Json(release))
 }
 
 async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
     JsonBody(fields): JsonBody<ReleaseFields>,
 ) -> Result<Json<Release>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    Ok(Json(
-        catalog::update_release(&state.pool, artist, id, fields).await?,
-    ))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let release = catalog::update_release(&tx, artist, id, fields).await?;
+    commit(tx).await?;
+    Ok(Json(release))
 }
 
 async fn remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
 ) -> Result<StatusCode, ApiError> {
-    let artist = state.artist(&caller).await?;
-    catalog::delete_release(&state.pool, artist, id).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    catalog::delete_release(&tx, artist, id).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn submit(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
 ) -> Result<Json<Release>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    Ok(Json(
-        catalog::submit_release(&state.pool, artist, id).await?,
-    ))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let release = catalog::submit_release(&tx, artist, id).await?;
+    commit(tx).await?;
+    Ok(Json(release))
 }
 
 async fn publish(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
     OptionalJsonBody(body): OptionalJsonBody<PublishBody>,
 ) -> Result<Json<Release>, ApiError> {
-    let artist = state.artist(&caller).await?;
     let publish_at = body.unwrap_or_default().publish_at;
-    Ok(Json(
-        catalog::publish_release(&state.pool, artist, id, publish_at).await?,
-    ))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let release = catalog::publish_release(&tx, artist, id, publish_at).await?;
+    commit(tx).await?;
+    Ok(Json(release))
 }

@@ -1,17 +1,14 @@
 //! Tracks of a release.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{patch, post, put};
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::catalog::{self, Release, Track, TrackFields};
-use hound::http::{JsonBody, PathIds};
+use hound_domain::catalog::{self, Release, Track, TrackFields};
+use hound_domain::ids::{ReleaseId, TrackId};
+use hound_http::{ApiError, Authenticated, Db, JsonBody, PathId, PathIds, commit};
 use serde::Deserialize;
-use uuid::Uuid;
 
-use crate::AppState;
+use crate::{AppState, as_artist};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,50 +25,53 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct OrderBody {
-    track_ids: Vec<Uuid>,
+    track_ids: Vec<TrackId>,
 }
 
 async fn add(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathIds(ids): PathIds,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(release): PathId<ReleaseId>,
     JsonBody(fields): JsonBody<TrackFields>,
 ) -> Result<(StatusCode, Json<Track>), ApiError> {
-    let artist = state.artist(&caller).await?;
-    let track = catalog::add_track(&state.pool, artist, ids[0], fields).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let track = catalog::add_track(&tx, artist, release, fields).await?;
+    commit(tx).await?;
     Ok((StatusCode::CREATED, Json(track)))
 }
 
 async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathIds(ids): PathIds,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathIds(release, track): PathIds<ReleaseId, TrackId>,
     JsonBody(fields): JsonBody<TrackFields>,
 ) -> Result<Json<Track>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    Ok(Json(
-        catalog::update_track(&state.pool, artist, ids[0], ids[1], fields).await?,
-    ))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let track = catalog::update_track(&tx, artist, release, track, fields).await?;
+    commit(tx).await?;
+    Ok(Json(track))
 }
 
 async fn remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathIds(ids): PathIds,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathIds(release, track): PathIds<ReleaseId, TrackId>,
 ) -> Result<StatusCode, ApiError> {
-    let artist = state.artist(&caller).await?;
-    catalog::delete_track(&state.pool, artist, ids[0], ids[1]).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    catalog::delete_track(&tx, artist, release, track).await?;
+    commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn reorder(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathIds(ids): PathIds,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(release): PathId<ReleaseId>,
     JsonBody(body): JsonBody<OrderBody>,
 ) -> Result<Json<Release>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    catalog::reorder_tracks(&state.pool, artist, ids[0], &body.track_ids).await?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    Ok(Json(catalog::get_release(&client, artist, ids[0]).await?))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    catalog::reorder_tracks(&tx, artist, release, &body.track_ids).await?;
+    let release = catalog::get_release(&tx, artist, release).await?;
+    commit(tx).await?;
+    Ok(Json(release))
 }

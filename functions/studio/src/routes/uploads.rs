@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hound::ApiError;
-use hound::auth::Caller;
-use hound::http::{JsonBody, PathId, PathIds};
-use hound::uploads::{self, AssetKind, Completed, IntentResponse, Job, UploadIntent};
+use hound_domain::assets::AssetKind;
+use hound_domain::ids::{AssetId, JobId, ReleaseId};
+use hound_domain::jobs::{self, Job};
+use hound_domain::uploads::{self, Completed, IntentResponse, UploadIntent};
+use hound_http::{ApiError, Authenticated, Db, JsonBody, PathId, commit};
 
-use crate::AppState;
+use crate::{AppState, as_artist};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,50 +28,49 @@ pub fn router() -> Router<AppState> {
 
 async fn intent(
     state: AppState,
-    caller: Caller,
-    release_id: uuid::Uuid,
+    caller: Authenticated,
+    mut db: Db,
+    release: ReleaseId,
     kind: AssetKind,
     intent: UploadIntent,
 ) -> Result<(StatusCode, Json<IntentResponse>), ApiError> {
-    let artist = state.artist(&caller).await?;
-    let response = uploads::create_intent(
-        &state.pool,
-        &state.storage,
-        artist,
-        release_id,
-        kind,
-        intent,
-    )
-    .await?;
+    let (tx, artist) = as_artist(&mut db, &caller.0).await?;
+    let response =
+        uploads::create_intent(&tx, &state.storage, artist, release, kind, intent).await?;
+    commit(tx).await?;
     Ok((StatusCode::CREATED, Json(response)))
 }
 
 async fn master_intent(
     State(state): State<AppState>,
-    caller: Caller,
-    PathIds(ids): PathIds,
+    caller: Authenticated,
+    db: Db,
+    PathId(release): PathId<ReleaseId>,
     JsonBody(body): JsonBody<UploadIntent>,
 ) -> Result<(StatusCode, Json<IntentResponse>), ApiError> {
-    intent(state, caller, ids[0], AssetKind::Master, body).await
+    intent(state, caller, db, release, AssetKind::Master, body).await
 }
 
 async fn cover_intent(
     State(state): State<AppState>,
-    caller: Caller,
-    PathIds(ids): PathIds,
+    caller: Authenticated,
+    db: Db,
+    PathId(release): PathId<ReleaseId>,
     JsonBody(body): JsonBody<UploadIntent>,
 ) -> Result<(StatusCode, Json<IntentResponse>), ApiError> {
-    intent(state, caller, ids[0], AssetKind::Cover, body).await
+    intent(state, caller, db, release, AssetKind::Cover, body).await
 }
 
 async fn complete(
     State(state): State<AppState>,
-    caller: Caller,
-    PathId(asset_id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(asset): PathId<AssetId>,
 ) -> Result<(StatusCode, Json<Completed>), ApiError> {
-    let artist = state.artist(&caller).await?;
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
     let (completed, created) =
-        uploads::complete(&state.pool, &state.storage, &state.queue, artist, asset_id).await?;
+        uploads::complete(&tx, &state.storage, &state.queue, artist, asset).await?;
+    commit(tx).await?;
     let status = if created {
         StatusCode::ACCEPTED
     } else {
@@ -80,11 +80,14 @@ async fn complete(
 }
 
 async fn job(
-    State(state): State<AppState>,
-    caller: Caller,
-    PathId(job_id): PathId,
+    Authenticated(caller): Authenticated,
+    mut db: Db,
+    PathId(job): PathId<JobId>,
 ) -> Result<Json<Job>, ApiError> {
-    let artist = state.artist(&caller).await?;
-    let client = state.pool.get().await.map_err(hound::db::DbError::from)?;
-    Ok(Json(uploads::get_job(&client, artist, job_id).await?))
+    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let job = jobs::read_for_artist(&tx, artist, job)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    commit(tx).await?;
+    Ok(Json(job))
 }

@@ -1,7 +1,7 @@
 //! The studio's sample payloads under `events/` must stay valid API Gateway v2 events for
 //! routes that exist: with their placeholder token they reach the authenticator and get 401.
 
-use hound::testing::TestResponse;
+use hound_testing::TestResponse;
 use tower::ServiceExt as _;
 
 use crate::*;

@@ -7,7 +7,8 @@ mod releases;
 mod uploads;
 
 use axum::Router;
-use hound::testing::{Call, TestAws, TestDb, TestResponse, test_keys};
+use hound_domain::auth::AccountKind;
+use hound_testing::{Call, TestAws, TestDb, TestResponse, sign_up, test_keys};
 use serde_json::{Value, json};
 
 pub struct App {
@@ -20,10 +21,8 @@ impl App {
     pub async fn new() -> Self {
         let db = TestDb::new().await;
         let aws = TestAws::new().await;
-        let keys = test_keys();
         let state = studio::AppState {
-            pool: db.pool.clone(),
-            authenticator: hound::auth::Authenticator::new(db.pool.clone(), keys.clone()),
+            backend: hound_http::Backend::new(db.pool.clone(), test_keys()),
             storage: aws.storage.clone(),
             queue: aws.queue.clone(),
         };
@@ -37,19 +36,11 @@ impl App {
     /// Sign up and return an access token.
     pub async fn account(&self, kind: &str, email: &str) -> String {
         let kind = if kind == "artist" {
-            hound::auth::AccountKind::Artist
+            AccountKind::Artist
         } else {
-            hound::auth::AccountKind::Listener
+            AccountKind::Listener
         };
-        let accounts = hound::auth::Accounts::new(
-            self.db.pool.clone(),
-            test_keys(),
-            hound::auth::Passwords::owasp(),
-        );
-        let account =
-            hound::auth::NewAccount::parse(email, "correct-horse-battery-staple", "Test Artist")
-                .unwrap();
-        let (_, session) = accounts.signup(account, kind).await.unwrap();
+        let (_, session) = sign_up(&self.db, kind, email, "Test Artist").await;
         session.access_token
     }
 

@@ -1,4 +1,4 @@
-use hound::testing::Call;
+use hound_testing::Call;
 use serde_json::json;
 
 use crate::*;

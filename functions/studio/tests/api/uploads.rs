@@ -1,4 +1,4 @@
-use hound::testing::Call;
+use hound_testing::Call;
 use serde_json::{Value, json};
 
 use crate::*;
@@ -15,7 +15,7 @@ async fn master_intent(
     release: &str,
     track: &str,
     size: usize,
-) -> hound::testing::TestResponse {
+) -> hound_testing::TestResponse {
     app.call(
         Call::post(&format!("/v1/studio/releases/{release}/uploads/master-intent")).json(&json!({
             "track_id": track, "filename": "My Song (final).wav", "content_type": "audio/wav", "size_bytes": size
@@ -25,7 +25,7 @@ async fn master_intent(
     .await
 }
 
-async fn complete(app: &App, artist: &str, asset: &str) -> hound::testing::TestResponse {
+async fn complete(app: &App, artist: &str, asset: &str) -> hound_testing::TestResponse {
     app.call(
         Call::post(&format!("/v1/studio/uploads/{asset}/complete")),
         artist,
@@ -254,13 +254,9 @@ async fn a_queue_outage_is_a_503_and_a_later_complete_retries() {
     let (release, track) = release_with_track(&app, &artist).await;
     let asset = uploaded_master(&app, &artist, &release, &track).await;
     let broken = studio::router(studio::AppState {
-        pool: app.db.pool.clone(),
-        authenticator: hound::auth::Authenticator::new(
-            app.db.pool.clone(),
-            hound::testing::test_keys(),
-        ),
+        backend: hound_http::Backend::new(app.db.pool.clone(), hound_testing::test_keys()),
         storage: app.aws.storage.clone(),
-        queue: hound::storage::Queue::new(
+        queue: hound_domain::aws::Queue::new(
             &app.aws.config,
             format!("{}-gone", app.aws.queue.transcode_queue_url),
         ),

@@ -1,0 +1,20 @@
+//! Hound's domain: the business rules and their SQL, by area (`auth`, `catalog`, `uploads`,
+//! `jobs`, `listener`), over the database, configuration and AWS clients they run on. It knows
+//! nothing of HTTP (that is `hound-http`) or of ffmpeg (`hound-media`); the functions under
+//! `functions/` are thin shells around it.
+
+pub mod assets;
+pub mod auth;
+pub mod aws;
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod fields;
+pub mod ids;
+pub mod jobs;
+pub mod listener;
+pub mod logging;
+pub mod paging;
+pub mod partitions;
+pub mod profiles;
+pub mod uploads;

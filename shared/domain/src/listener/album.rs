@@ -1,0 +1,133 @@
+//! An album page: the release, its artist, ordered tracks with loudness and whether each can be
+//! played by this caller, and cover URLs. One query.
+
+use deadpool_postgres::GenericClient;
+use postgres_types::Json;
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use super::error::ListenerError;
+use super::media::{Cover, Media, cover_variants_sql, rendition_names_sql};
+use super::viewer::{ArtistCard, Reach, Viewer};
+use crate::catalog::{Access, ReleaseKind};
+use crate::ids::{ReleaseId, TrackId};
+
+#[derive(Debug, Serialize)]
+pub struct Album {
+    pub id: ReleaseId,
+    pub title: String,
+    pub kind: ReleaseKind,
+    pub access: Access,
+    /// For this caller: `code`/`event`/`paid` while they hold no entitlement, else null.
+    pub gate: Option<Access>,
+    pub explicit: bool,
+    pub genre: Option<String>,
+    pub release_date: Option<Date>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_at: Option<OffsetDateTime>,
+    pub artist: ArtistCard,
+    pub cover: Option<Cover>,
+    pub tracks: Vec<AlbumTrack>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AlbumTrack {
+    pub id: TrackId,
+    pub position: i32,
+    pub title: String,
+    pub duration_ms: Option<i32>,
+    pub explicit: bool,
+    pub loudness: Option<TrackLoudness>,
+    /// The caller may stream it and its renditions are complete.
+    pub playable: bool,
+}
+
+/// ITU-R BS.1770 measurements of a track, and the gain that brings it to −14 LUFS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrackLoudness {
+    pub integrated_lufs: f32,
+    pub true_peak_dbtp: f32,
+    pub gain_db: f32,
+}
+
+const ALBUM: &str = concat!(
+    "SELECT r.id, r.title, r.kind, r.access, r.explicit, r.genre, r.release_date,
+                CASE WHEN release_effective_status(r.status, r.publish_at) = 'published'
+                     THEN coalesce(r.published_at, r.publish_at) END AS published_at,
+                release_reach(r, $2, $3) AS reach,
+                a.id AS artist_id, a.name AS artist_name, a.slug AS artist_slug,
+                ",
+    cover_variants_sql!(),
+    " AS cover,
+                (SELECT json_agg(json_build_object(
+                            'id', t.id, 'position', t.position, 'title', t.title,
+                            'duration_ms', t.duration_ms, 'explicit', t.explicit,
+                            'loudness', CASE WHEN t.integrated_lufs IS NOT NULL
+                                              AND t.true_peak_dbtp IS NOT NULL
+                                              AND t.gain_db IS NOT NULL
+                                        THEN json_build_object(
+                                            'integrated_lufs', t.integrated_lufs,
+                                            'true_peak_dbtp', t.true_peak_dbtp,
+                                            'gain_db', t.gain_db) END,
+                            'playable', EXISTS (
+                                SELECT 1 FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
+                                 WHERE j.asset_id = t.master_asset_id AND j.superseded_at IS NULL
+                                   AND v.status = 'complete'
+                                   AND v.name = ANY (",
+    rendition_names_sql!(),
+    ")))
+                        ORDER BY t.position)
+                   FROM tracks t WHERE t.release_id = r.id) AS tracks
+           FROM releases r JOIN artist_profiles a ON a.id = r.artist_id
+          WHERE r.id = $1"
+);
+
+/// The album page of `release_id` as `viewer` may see it; hidden releases are `NotFound`.
+#[tracing::instrument(skip(db, media, viewer))]
+pub async fn album(
+    db: &impl GenericClient,
+    media: &Media,
+    viewer: &Viewer,
+    release_id: ReleaseId,
+) -> Result<Album, ListenerError> {
+    let statement = db.prepare_cached(ALBUM).await?;
+    let row = db
+        .query_opt(
+            &statement,
+            &[&release_id, &viewer.user_id, &viewer.share_token],
+        )
+        .await?
+        .ok_or(ListenerError::NotFound)?;
+    let reach: Reach = row.get("reach");
+    if reach == Reach::Hidden {
+        return Err(ListenerError::NotFound);
+    }
+    let access: Access = row.get("access");
+    let mut tracks = row
+        .try_get::<_, Option<Json<Vec<AlbumTrack>>>>("tracks")?
+        .map(|Json(tracks)| tracks)
+        .unwrap_or_default();
+    if reach != Reach::Stream {
+        for track in &mut tracks {
+            track.playable = false;
+        }
+    }
+    Ok(Album {
+        id: row.get("id"),
+        title: row.get("title"),
+        kind: row.get("kind"),
+        access,
+        gate: (reach == Reach::Page).then_some(access),
+        explicit: row.get("explicit"),
+        genre: row.get("genre"),
+        release_date: row.get("release_date"),
+        published_at: row.get("published_at"),
+        artist: ArtistCard {
+            id: row.get("artist_id"),
+            name: row.get("artist_name"),
+            slug: row.get("artist_slug"),
+        },
+        cover: media.cover(row.try_get("cover")?).await?,
+        tracks,
+    })
+}

@@ -1,0 +1,44 @@
+//! Errors of the listener area, in its own words; the HTTP crate maps them to statuses.
+
+use crate::aws::Unavailable;
+use crate::catalog::Access;
+use crate::db::DbError;
+use crate::fields::{self, FieldErrors};
+
+/// Errors of the listener area, in its own words; `ApiError` maps them to statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// Not there, or not visible to this caller: the same answer either way.
+    #[error("not found")]
+    NotFound,
+    /// The album page shows, but streaming needs an entitlement of this kind.
+    #[error("gated by {0:?}")]
+    Gated(Access),
+    /// The track has no complete rendition yet.
+    #[error("not ready")]
+    NotReady,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for ListenerError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        ListenerError::Db(err.into())
+    }
+}
+
+impl From<FieldErrors> for ListenerError {
+    fn from(fields: FieldErrors) -> Self {
+        ListenerError::Invalid(fields)
+    }
+}
+
+impl ListenerError {
+    pub(crate) fn field(name: &'static str, problem: impl Into<String>) -> Self {
+        ListenerError::Invalid(fields::one(name, problem))
+    }
+}

@@ -1,0 +1,118 @@
+//! URLs for stored media: covers through the CDN when `CDN_BASE_URL` is set (else presigned),
+//! audio renditions always presigned for 15 minutes. Never a master.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use postgres_types::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{Storage, Unavailable};
+
+/// The complete cover variants of release `r` as JSON (`cover_{1200,600,300}_{jpeg,webp}`), a
+/// fragment spliced into the listener's statements at compile time.
+macro_rules! cover_variants_sql {
+    () => {
+        "(SELECT json_agg(json_build_object('width_px', v.width_px, 'mime', v.mime,
+                                            'bucket', v.bucket, 'key', v.key))
+            FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
+           WHERE j.asset_id = r.cover_asset_id AND j.superseded_at IS NULL
+             AND v.status = 'complete' AND v.name LIKE 'cover\\_%' AND v.width_px IS NOT NULL)"
+    };
+}
+pub(crate) use cover_variants_sql;
+
+/// Audio renditions a listener may be given, best first (a SQL array literal).
+macro_rules! rendition_names_sql {
+    () => {
+        "ARRAY['aac_256', 'aac_128', 'opus_96']"
+    };
+}
+pub(crate) use rendition_names_sql;
+
+/// A variant's object, as the SQL above returns it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct StoredObject {
+    pub width_px: Option<i32>,
+    pub mime: String,
+    pub bucket: String,
+    pub key: String,
+}
+
+/// Cover URLs by width in pixels ("300", "600", "1200"), each in the formats made.
+pub type Cover = BTreeMap<String, CoverFormats>;
+
+#[derive(Debug, Default, Serialize)]
+pub struct CoverFormats {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jpeg: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webp: Option<String>,
+}
+
+/// Where URLs point.
+#[derive(Clone)]
+pub struct Media {
+    storage: Storage,
+    cdn_base: Option<String>,
+}
+
+impl Media {
+    pub fn new(storage: Storage, cdn_base: Option<String>) -> Self {
+        Self {
+            storage,
+            cdn_base: cdn_base.map(|base| base.trim_end_matches('/').to_owned()),
+        }
+    }
+
+    /// `CDN_BASE_URL` (optional, an http(s) URL) beside the buckets.
+    pub fn from_env(storage: Storage) -> anyhow::Result<Self> {
+        let cdn = crate::config::optional_var("CDN_BASE_URL")?;
+        if let Some(base) = &cdn {
+            let url = url::Url::parse(base).context("CDN_BASE_URL is not a URL")?;
+            anyhow::ensure!(
+                matches!(url.scheme(), "https" | "http"),
+                "CDN_BASE_URL must be an http(s) URL"
+            );
+        }
+        Ok(Self::new(storage, cdn))
+    }
+
+    /// A presigned GET (15 minutes): audio is never served through the public CDN path.
+    pub async fn signed_url(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
+        self.storage.presign_get(bucket, key).await
+    }
+
+    /// A cover image: CDN base + key when configured, else presigned.
+    pub async fn image_url(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
+        match &self.cdn_base {
+            Some(base) => Ok(format!("{base}/{key}")),
+            None => self.signed_url(bucket, key).await,
+        }
+    }
+
+    /// The cover of a release from its variant rows (`None` when nothing is complete).
+    pub(crate) async fn cover(
+        &self,
+        variants: Option<Json<Vec<StoredObject>>>,
+    ) -> Result<Option<Cover>, Unavailable> {
+        let Some(Json(objects)) = variants else {
+            return Ok(None);
+        };
+        let mut cover = Cover::new();
+        for object in objects {
+            let Some(width) = object.width_px else {
+                continue;
+            };
+            let url = self.image_url(&object.bucket, &object.key).await?;
+            let formats = cover.entry(width.to_string()).or_default();
+            match object.mime.as_str() {
+                "image/jpeg" => formats.jpeg = Some(url),
+                "image/webp" => formats.webp = Some(url),
+                _ => {}
+            }
+        }
+        cover.retain(|_, formats| formats.jpeg.is_some() || formats.webp.is_some());
+        Ok((!cover.is_empty()).then_some(cover))
+    }
+}

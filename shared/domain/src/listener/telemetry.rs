@@ -1,0 +1,255 @@
+//! Telemetry: batches of plays and player events, validated item by item (the bad ones are
+//! reported, the rest kept), each batch stored with one INSERT that ignores ids already seen.
+
+use std::collections::{HashMap, HashSet};
+
+use deadpool_postgres::GenericClient;
+use postgres_types::ToSql;
+use serde::Serialize;
+use time::OffsetDateTime;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+use super::error::ListenerError;
+use super::telemetry_rules::{
+    EventInput, MAX_AGE, MAX_BATCH, PlayInput, TrackFacts, check_event, check_play,
+};
+use crate::ids::{TrackId, UserId};
+
+/// What became of a batch: `accepted` rows are new, `duplicates` were already stored (or repeated
+/// within the batch), and `details.rejected` lists the refused items.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Ingested {
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub details: IngestDetails,
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct IngestDetails {
+    pub rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Rejected {
+    pub index: usize,
+    pub id: Uuid,
+    pub problem: &'static str,
+}
+
+/// Reach of each track as seen by `listener`. Holding a track id counts as holding its link:
+/// track ids of an unlisted release are only ever shown to those who opened it with the token,
+/// and telemetry carries no token.
+const TRACK_FACTS: &str = "\
+    SELECT t.id, t.duration_ms, release_reach(r, $2, r.share_token) AS reach
+      FROM tracks t JOIN releases r ON r.id = t.release_id
+     WHERE t.id = ANY ($1)";
+
+async fn track_facts(
+    db: &impl GenericClient,
+    listener: UserId,
+    ids: &[TrackId],
+) -> Result<HashMap<TrackId, TrackFacts>, ListenerError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let statement = db.prepare_cached(TRACK_FACTS).await?;
+    let rows = db.query(&statement, &[&ids, &listener]).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            (
+                row.get("id"),
+                TrackFacts {
+                    duration_ms: row.get("duration_ms"),
+                    reach: row.get("reach"),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Only rows that were really inserted reach the per-day rollup; rollup rows are touched in key
+/// order so concurrent batches cannot deadlock.
+const INSERT_PLAYS: &str = "\
+    WITH inserted AS (
+        INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
+        SELECT i.id, i.started_at, $7, i.track_id, i.ms_played, i.completed, i.source
+          FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::int[], $5::bool[],
+                      $6::play_source[]) AS i(id, started_at, track_id, ms_played, completed, source)
+        ON CONFLICT DO NOTHING
+        RETURNING track_id, started_at
+    ), rolled AS (
+        INSERT INTO release_play_days AS d (release_id, day, plays)
+        SELECT t.release_id, (i.started_at AT TIME ZONE 'UTC')::date, count(*)
+          FROM inserted i JOIN tracks t ON t.id = i.track_id
+         GROUP BY 1, 2
+         ORDER BY 1, 2
+        ON CONFLICT (release_id, day) DO UPDATE SET plays = d.plays + excluded.plays
+    )
+    SELECT count(*) FROM inserted";
+
+const INSERT_EVENTS: &str = "\
+    WITH inserted AS (
+        INSERT INTO listen_events (id, at, user_id, type, track_id, props)
+        SELECT i.id, i.at, $6, i.type, i.track_id, coalesce(i.props, '{}')
+          FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::jsonb[])
+               AS i(id, at, type, track_id, props)
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*) FROM inserted";
+
+fn too_many(field: &'static str, len: usize) -> Option<ListenerError> {
+    (len > MAX_BATCH).then(|| ListenerError::field(field, format!("at most {MAX_BATCH} items")))
+}
+
+/// Store a batch of plays for `listener`: validate, then one INSERT.
+#[tracing::instrument(skip(db, plays), fields(items = plays.len()))]
+pub async fn record_plays(
+    db: &impl GenericClient,
+    listener: UserId,
+    plays: &[PlayInput],
+    now: OffsetDateTime,
+) -> Result<Ingested, ListenerError> {
+    if let Some(err) = too_many("plays", plays.len()) {
+        return Err(err);
+    }
+    let mut ids: Vec<TrackId> = plays.iter().map(|p| p.track_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let facts = track_facts(db, listener, &ids).await?;
+
+    let mut rejected = Vec::new();
+    let mut seen = HashSet::with_capacity(plays.len());
+    let mut repeated = 0;
+    let n = plays.len();
+    let (mut id, mut started_at, mut track_id) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut ms_played, mut completed, mut source) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (index, play) in plays.iter().enumerate() {
+        match check_play(play, facts.get(&play.track_id), now) {
+            Err(problem) => rejected.push(Rejected {
+                index,
+                id: play.id,
+                problem,
+            }),
+            Ok(_) if !seen.insert(play.id) => repeated += 1,
+            Ok(play_source) => {
+                id.push(play.id);
+                started_at.push(play.started_at);
+                track_id.push(play.track_id);
+                // check_play bounds it by the track's duration (an i32) plus the slack.
+                ms_played.push(i32::try_from(play.ms_played).unwrap_or(i32::MAX));
+                completed.push(play.completed);
+                source.push(play_source);
+            }
+        }
+    }
+    let accepted = if id.is_empty() {
+        0
+    } else {
+        let params: [&(dyn ToSql + Sync); 7] = [
+            &id,
+            &started_at,
+            &track_id,
+            &ms_played,
+            &completed,
+            &source,
+            &listener,
+        ];
+        insert_batch(db, INSERT_PLAYS, "plays", &params, now).await?
+    };
+    Ok(Ingested {
+        accepted,
+        duplicates: id.len() as u64 - accepted + repeated,
+        details: IngestDetails { rejected },
+    })
+}
+
+/// Store a batch of player events for `listener`: validate, then one INSERT.
+#[tracing::instrument(skip(db, events), fields(items = events.len()))]
+pub async fn record_events(
+    db: &impl GenericClient,
+    listener: UserId,
+    events: &[EventInput],
+    now: OffsetDateTime,
+) -> Result<Ingested, ListenerError> {
+    if let Some(err) = too_many("events", events.len()) {
+        return Err(err);
+    }
+    let mut ids: Vec<TrackId> = events.iter().filter_map(|e| e.track_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let facts = track_facts(db, listener, &ids).await?;
+
+    let mut rejected = Vec::new();
+    let mut seen = HashSet::with_capacity(events.len());
+    let mut repeated = 0;
+    let (mut id, mut at, mut kind, mut track_id, mut props) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (index, event) in events.iter().enumerate() {
+        let track = event.track_id.map(|t| facts.get(&t));
+        match check_event(event, track, now) {
+            Err(problem) => rejected.push(Rejected {
+                index,
+                id: event.id,
+                problem,
+            }),
+            Ok(()) if !seen.insert(event.id) => repeated += 1,
+            Ok(()) => {
+                id.push(event.id);
+                at.push(event.at);
+                kind.push(event.kind.as_str());
+                track_id.push(event.track_id);
+                props.push(event.props.clone().map(serde_json::Value::Object));
+            }
+        }
+    }
+    let accepted = if id.is_empty() {
+        0
+    } else {
+        let params: [&(dyn ToSql + Sync); 6] = [&id, &at, &kind, &track_id, &props, &listener];
+        insert_batch(db, INSERT_EVENTS, "listen_events", &params, now).await?
+    };
+    Ok(Ingested {
+        accepted,
+        duplicates: id.len() as u64 - accepted + repeated,
+        details: IngestDetails { rejected },
+    })
+}
+
+/// Run a batch insert; if a month's partition is missing (nobody ran `partitions ensure` in
+/// time), create the partitions the accepted window needs and try once more.
+async fn insert_batch(
+    db: &impl GenericClient,
+    sql: &str,
+    table: &str,
+    params: &[&(dyn ToSql + Sync)],
+    now: OffsetDateTime,
+) -> Result<u64, ListenerError> {
+    let statement = db.prepare_cached(sql).await?;
+    match db.query_one(&statement, params).await {
+        Ok(row) => Ok(row.get::<_, i64>(0) as u64),
+        Err(err) if is_missing_partition(&err) => {
+            tracing::warn!(table, "telemetry partition missing; creating it");
+            crate::partitions::ensure_table(db, table, now - MAX_AGE, 3).await?;
+            let row = db.query_one(&statement, params).await?;
+            Ok(row.get::<_, i64>(0) as u64)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn is_missing_partition(err: &tokio_postgres::Error) -> bool {
+    err.as_db_error().is_some_and(|db| {
+        db.code() == &SqlState::CHECK_VIOLATION && db.message().starts_with("no partition")
+    })
+}

@@ -1,0 +1,138 @@
+//! Each area's errors, in their own words, mapped to a status, a stable `code` and a sentence:
+//! the one place the domain's vocabulary meets HTTP's.
+
+use axum::http::StatusCode;
+use hound_domain::auth::AuthError;
+use hound_domain::catalog::StudioError;
+use hound_domain::db::DbError;
+use hound_domain::fields::FieldErrors;
+use hound_domain::listener::ListenerError;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+impl From<FieldErrors> for ApiError {
+    fn from(fields: FieldErrors) -> Self {
+        Self::invalid_fields("invalid_request", fields)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(err: DbError) -> Self {
+        match err {
+            DbError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                Self::unavailable()
+            }
+            DbError::Query(cause) => {
+                tracing::error!(error = %cause, "database error");
+                Self::internal()
+            }
+            DbError::InvalidText(cause) => {
+                tracing::info!(error = %cause, "refused text");
+                Self::invalid_request("Text may not contain NUL (U+0000) characters.")
+            }
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        use AuthError as E;
+        match err {
+            E::Invalid { code, fields } => Self::invalid_fields(code, fields),
+            E::EmailTaken => Self::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "An account with this email already exists.",
+            ),
+            E::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email or password is wrong.",
+            ),
+            E::Throttled { retry_after_secs } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many failed logins for this email. Try again later.",
+            )
+            .with_retry_after(retry_after_secs),
+            E::RoleRequired(role) => Self::new(
+                StatusCode::FORBIDDEN,
+                "role_required",
+                format!("This requires an {} account.", role.as_str()),
+            )
+            .with_detail("role", role.as_str()),
+            E::MissingCredentials => Self::unauthorized("A bearer token is required."),
+            E::BadToken => Self::unauthorized("The token is invalid."),
+            E::TokenExpired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "The token has expired.",
+            ),
+            E::SessionEnded => Self::unauthorized("The session has ended. Log in again."),
+            E::RefreshTokenReused => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "This refresh token was already used; the session has been ended for safety.",
+            ),
+            E::Db(db) => db.into(),
+            E::Internal(cause) => {
+                tracing::error!(error = ?cause, "auth internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<StudioError> for ApiError {
+    fn from(err: StudioError) -> Self {
+        match err {
+            StudioError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
+            StudioError::NotFound => Self::not_found(),
+            StudioError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            StudioError::NotReady(problems) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "release_not_ready",
+                "The release is not ready to submit; see details.problems.",
+            )
+            .with_detail("problems", problems),
+            StudioError::Auth(auth) => auth.into(),
+            StudioError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "dependency unavailable");
+                Self::unavailable()
+            }
+            StudioError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<ListenerError> for ApiError {
+    fn from(err: ListenerError) -> Self {
+        match err {
+            ListenerError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
+            ListenerError::NotFound => Self::not_found(),
+            ListenerError::Gated(gate) => {
+                let gate = serde_json::to_value(gate).unwrap_or(Value::Null);
+                Self::new(
+                    StatusCode::FORBIDDEN,
+                    "gated",
+                    "This release streams only for listeners who unlocked it.",
+                )
+                .with_detail("gate", gate)
+            }
+            ListenerError::NotReady => Self::new(
+                StatusCode::CONFLICT,
+                "not_ready",
+                "This track has no playable rendition yet.",
+            ),
+            ListenerError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "dependency unavailable");
+                Self::unavailable()
+            }
+            ListenerError::Db(db) => db.into(),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Signing keys for tests, and accounts made the way signup makes them.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use hound_domain::auth::{self, AccountKind, JwtKeys, NewAccount, Passwords, Session, User};
+use hound_domain::db;
+use serde_json::{Value, json};
+
+use crate::database::TestDb;
+
+/// The password every test account has.
+pub const PASSWORD: &str = "correct-horse-battery-staple";
+
+/// The fixed keyset tests sign with (kid `test-1`).
+pub fn test_keys() -> Arc<JwtKeys> {
+    Arc::new(keys_with(&[("test-1", 1)], "test-1"))
+}
+
+/// A keyset of `(kid, seed byte)` keys with `active` signing.
+pub fn keys_with(keys: &[(&str, u8)], active: &str) -> JwtKeys {
+    let keys: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|(kid, seed)| {
+            (
+                (*kid).to_owned(),
+                Value::String(base64::engine::general_purpose::STANDARD.encode([*seed; 32])),
+            )
+        })
+        .collect();
+    JwtKeys::from_json(&json!({"active_kid": active, "keys": keys}).to_string()).expect("keyset")
+}
+
+/// Sign up an account straight through the domain (as the auth function does), signed with
+/// [`test_keys`]; returns the user and their first session.
+pub async fn sign_up(db: &TestDb, kind: AccountKind, email: &str, name: &str) -> (User, Session) {
+    let account = NewAccount::parse(email, PASSWORD, name).expect("a valid test account");
+    let mut client = db::connect(&db.pool).await.expect("a connection");
+    let tx = db::begin(&mut client).await.expect("a transaction");
+    let signed_up = auth::signup(&tx, &Passwords::owasp(), &test_keys(), account, kind)
+        .await
+        .expect("signup");
+    tx.commit().await.expect("commit");
+    signed_up
+}

@@ -1,0 +1,22 @@
+//! Test support, used only as a dev-dependency: a database per test cloned from a migrated
+//! template, moto buckets and queues per test, in-process API Gateway calls, signing keys and
+//! accounts, generated media, processes that die with the test (`cargo lambda watch`), and —
+//! with the `worker` feature — the transcode worker's fixture.
+
+mod accounts;
+mod aws;
+mod database;
+mod http;
+mod media;
+mod process;
+#[cfg(feature = "worker")]
+mod transcode;
+
+pub use accounts::{PASSWORD, keys_with, sign_up, test_keys};
+pub use aws::{TestAws, aws_endpoint, moto_config};
+pub use database::{TestDb, admin_url};
+pub use http::{Call, TestResponse};
+pub use media::{ffmpeg, ffprobe, music};
+pub use process::{ProcessGroup, WORKSPACE, Watch, free_port};
+#[cfg(feature = "worker")]
+pub use transcode::{Fixture, sqs_event};
