@@ -1,6 +1,8 @@
 //! What every API function builds once per cold start — the database pool and the keys that
 //! verify access tokens — and the one way a request reaches the database: a connection of its
-//! own ([`Db`]) on which it opens exactly one transaction.
+//! own ([`Db`]) on which it runs exactly one transaction. Work of several statements opens it
+//! with [`Db::begin`] and commits it; a read that is one statement runs on [`Db::client`], where
+//! that statement is its own (implicit) transaction, so the read costs one round trip.
 
 use std::sync::Arc;
 
@@ -43,12 +45,14 @@ impl Backend {
     }
 }
 
-/// One request's database connection. Every route takes it as an extractor and opens its one
-/// transaction with [`Db::begin`]; dropped without a commit, the transaction rolls back.
+/// One request's database connection. Every route takes it as an extractor and runs its one
+/// transaction on it: [`Db::begin`] (dropped without a commit, it rolls back), or, for a single
+/// statement, [`Db::client`].
 pub struct Db(PooledClient);
 
 impl Db {
-    /// The connection itself, for a lookup outside the request's transaction.
+    /// The connection, for a request whose work is exactly one statement (that statement is
+    /// its transaction).
     pub fn client(&self) -> &PooledClient {
         &self.0
     }

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hound_domain::ids::ReleaseId;
 use hound_domain::listener::{self, Album};
-use hound_http::{ApiError, Authenticated, Db, PathId, commit};
+use hound_http::{ApiError, Authenticated, Db, PathId};
 
 use super::share::{ShareQuery, viewer};
 use crate::AppState;
@@ -18,13 +18,12 @@ pub fn router() -> Router<AppState> {
 async fn show(
     State(state): State<AppState>,
     caller: Option<Authenticated>,
-    mut db: Db,
+    db: Db,
     PathId(id): PathId<ReleaseId>,
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Album>, ApiError> {
     let viewer = viewer(caller.as_ref().map(|c| &c.0), query)?;
-    let tx = db.begin().await?;
-    let album = listener::album(&tx, &state.media, &viewer, id).await?;
-    commit(tx).await?;
+    // One statement: it runs as its own transaction.
+    let album = listener::album(db.client(), &state.media, &viewer, id).await?;
     Ok(Json(album))
 }

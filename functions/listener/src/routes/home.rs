@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use hound_domain::listener::{self, Home};
-use hound_http::{ApiError, Db, commit};
+use hound_http::{ApiError, Db};
 
 use crate::AppState;
 
@@ -12,9 +12,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/listener/home", get(show))
 }
 
-async fn show(State(state): State<AppState>, mut db: Db) -> Result<Json<Home>, ApiError> {
-    let tx = db.begin().await?;
-    let home = listener::home(&tx, &state.media).await?;
-    commit(tx).await?;
-    Ok(Json(home))
+/// One statement: it runs as its own transaction.
+async fn show(State(state): State<AppState>, db: Db) -> Result<Json<Home>, ApiError> {
+    Ok(Json(listener::home(db.client(), &state.media).await?))
 }

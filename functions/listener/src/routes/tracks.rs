@@ -29,14 +29,13 @@ struct Saved {
 async fn stream(
     State(state): State<AppState>,
     caller: Option<Authenticated>,
-    mut db: Db,
+    db: Db,
     PathId(id): PathId<TrackId>,
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Stream>, ApiError> {
     let viewer = viewer(caller.as_ref().map(|c| &c.0), query)?;
-    let tx = db.begin().await?;
-    let stream = listener::stream(&tx, &state.media, &viewer, id).await?;
-    commit(tx).await?;
+    // One statement: it runs as its own transaction.
+    let stream = listener::stream(db.client(), &state.media, &viewer, id).await?;
     Ok(Json(stream))
 }
 
