@@ -118,6 +118,12 @@ run_lints() {
     cargo clippy --workspace --all-targets -- -D warnings
     log "cfn-lint infra/template.yaml"
     cfn-lint infra/template.yaml
+    # The layers (docs/layers.md): HTTP functions never link the media crate or its FFT.
+    log "cargo tree: auth, studio and listener link no media code"
+    local linked
+    linked=$(cargo tree -e normal -p auth -p studio -p listener --prefix none \
+        | grep -E '^(hound-media|realfft) ' | sort -u || true)
+    [ -z "$linked" ] || die "an HTTP function links media code: $linked"
 }
 
 # ---------------------------------------------------------------------------------------------
