@@ -166,7 +166,10 @@ pub async fn run() {
     drop(client);
 
     let router = listener::router(listener::AppState {
-        backend: hound_http::Backend::new(db.pool.clone(), test_keys()),
+        backend: hound_http::Backend::new(
+            db.pool_as(hound_domain::db::roles::LISTENER),
+            test_keys(),
+        ),
         media: Media::new(aws.storage.clone(), None),
     });
     let mut rng = Lcg(7);

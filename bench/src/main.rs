@@ -57,7 +57,7 @@ where
 async fn main() {
     let db = TestDb::new().await;
     let router = auth::router(auth::AppState::new(hound_http::Backend::new(
-        db.pool.clone(),
+        db.pool_as(hound_domain::db::roles::AUTH),
         test_keys(),
     )));
     let signup = Call::post("/v1/auth/listener/signup")

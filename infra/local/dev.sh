@@ -30,14 +30,17 @@ log "migrating and seeding $(pg_dbname "$DATABASE_URL") at $(pg_hostport "$DATAB
 hound migrate
 hound seed
 
-# One signing keyset per checkout, kept across runs so that tokens survive a restart.
-if [ ! -s "$DEV_DIR/jwt_keys.json" ]; then
-    log "generating the dev JWT keyset in .dev/jwt_keys.json"
-    (umask 077 && hound jwt-keygen --kid dev-1 >"$DEV_DIR/jwt_keys.json.tmp")
-    mv "$DEV_DIR/jwt_keys.json.tmp" "$DEV_DIR/jwt_keys.json"
+# One Ed25519 signing keyset per checkout, kept across runs so that tokens survive a restart.
+# In AWS only the auth function gets the signing keys; here every function shares one
+# environment, but only auth reads JWT_SIGNING_KEYS (the others verify with JWT_PUBLIC_KEYS).
+if [ ! -s "$DEV_DIR/jwt_signing_keys.json" ]; then
+    log "generating the dev JWT signing keyset in .dev/jwt_signing_keys.json"
+    (umask 077 && hound jwt-keygen --kid dev-1 >"$DEV_DIR/jwt_signing_keys.json.tmp")
+    mv "$DEV_DIR/jwt_signing_keys.json.tmp" "$DEV_DIR/jwt_signing_keys.json"
 fi
-JWT_KEYS=$(cat "$DEV_DIR/jwt_keys.json")
-export JWT_KEYS
+JWT_SIGNING_KEYS=$(cat "$DEV_DIR/jwt_signing_keys.json")
+JWT_PUBLIC_KEYS=$(hound jwt-public <"$DEV_DIR/jwt_signing_keys.json")
+export JWT_SIGNING_KEYS JWT_PUBLIC_KEYS
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
 export RUST_LOG=${RUST_LOG:-info}
 

@@ -3,9 +3,12 @@
 
 mod routes;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::FromRef;
-use hound_domain::auth::Passwords;
+use hound_domain::auth::{JwtKeys, Passwords};
+use hound_domain::db::{self, PoolSettings};
 use hound_http::Backend;
 
 /// Built once per cold start and shared by every request.
@@ -16,8 +19,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The auth function connects as `hound_auth` and holds the private keys
+    /// (`JWT_SIGNING_KEYS`): the only function that can mint access tokens.
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self::new(Backend::from_env()?))
+        let pool = db::pool(&PoolSettings::for_function(db::roles::AUTH)?)?;
+        let keys = JwtKeys::signing_from_env()?;
+        Ok(Self::new(Backend::new(pool, Arc::new(keys))))
     }
 
     pub fn new(backend: Backend) -> Self {

@@ -8,7 +8,7 @@ use hound_domain::db::{self, DbError, Pool};
 use hound_domain::jobs::{self, dead_letter};
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
-    db::pool_from_env()
+    db::pool(&db::PoolSettings::for_function(db::roles::DEAD_LETTER)?)
 }
 
 /// Record one message in its own transaction.

@@ -102,7 +102,7 @@ async fn a_poisoned_job_is_recorded_failed_and_redriven_once_fixed() {
     let (attempts, dead) = until_dead_lettered(&fx, &dlq_url).await;
     assert_eq!(attempts, 3);
     assert_eq!(dead.len(), 1);
-    let pool = fx.db.pool.clone();
+    let pool = fx.db.pool_as(hound_domain::db::roles::DEAD_LETTER);
     let response = fx
         .lambda(&dlq_url, dead, |event| async move {
             dead_letter::handle(&pool, event).await
@@ -160,7 +160,7 @@ async fn an_unreadable_message_is_kept_verbatim() {
         .unwrap();
     let (_, dead) = until_dead_lettered(&fx, &dlq_url).await;
     let message_id = dead[0].message_id().unwrap().to_owned();
-    let pool = fx.db.pool.clone();
+    let pool = fx.db.pool_as(hound_domain::db::roles::DEAD_LETTER);
     // Delivered twice (the DLQ redelivers when a first recording is not acknowledged): one row.
     for _ in 0..2 {
         let event = hound_testing::sqs_event(&dead, &fx.queue_arn(&dlq_url).await);

@@ -21,7 +21,7 @@ impl AppState {
     pub async fn from_env() -> anyhow::Result<Self> {
         let aws = hound_domain::aws::aws_config().await;
         Ok(Self {
-            backend: Backend::from_env()?,
+            backend: Backend::from_env(hound_domain::db::roles::LISTENER)?,
             media: Media::from_env(Storage::from_env(&aws)?)?,
         })
     }

@@ -29,7 +29,7 @@ pub struct Report {
 }
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
-    db::pool_from_env()
+    db::pool(&db::PoolSettings::for_function(db::roles::MAINTENANCE)?)
 }
 
 pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {

@@ -25,7 +25,9 @@ async fn partitions(db: &TestDb) -> Vec<String> {
 async fn the_schedule_creates_months_ahead_and_is_idempotent() {
     let db = TestDb::new().await;
     let before = partitions(&db).await;
-    let first = maintenance::handle(&db.pool, sample()).await.unwrap();
+    let first = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), sample())
+        .await
+        .unwrap();
     assert!(!first.created.is_empty(), "months ahead are created");
     let after = partitions(&db).await;
     assert_eq!(after.len(), before.len() + first.created.len());
@@ -41,7 +43,9 @@ async fn the_schedule_creates_months_ahead_and_is_idempotent() {
         "{after:?}"
     );
     // Running again creates and drops nothing.
-    let second = maintenance::handle(&db.pool, sample()).await.unwrap();
+    let second = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), sample())
+        .await
+        .unwrap();
     assert_eq!(
         second,
         maintenance::Report {
@@ -56,6 +60,8 @@ async fn a_keep_window_shorter_than_telemetry_accepts_is_refused() {
     let db = TestDb::new().await;
     let task: maintenance::Task =
         serde_json::from_str(r#"{"task": "partitions", "keep_days": 7}"#).unwrap();
-    let err = maintenance::handle(&db.pool, task).await.unwrap_err();
+    let err = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), task)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("keep_days"), "{err}");
 }

@@ -6,12 +6,11 @@ mod routes;
 
 use axum::Router;
 use axum::extract::FromRef;
-use hound_domain::auth::Caller;
 use hound_domain::aws::{Queue, Storage};
 use hound_domain::catalog;
 use hound_domain::db::Tx;
 use hound_domain::ids::ArtistId;
-use hound_http::{ApiError, Backend, Db};
+use hound_http::{ApiError, Backend, Bearer, Db};
 
 /// Built once per cold start and shared by every request.
 #[derive(Clone)]
@@ -25,7 +24,7 @@ impl AppState {
     pub async fn from_env() -> anyhow::Result<Self> {
         let aws = hound_domain::aws::aws_config().await;
         Ok(Self {
-            backend: Backend::from_env()?,
+            backend: Backend::from_env(hound_domain::db::roles::STUDIO)?,
             storage: Storage::from_env(&aws)?,
             queue: Queue::from_env(&aws)?,
         })
@@ -38,13 +37,14 @@ impl FromRef<AppState> for Backend {
     }
 }
 
-/// The request's transaction and the caller's artist id; listeners get 403 `role_required`.
+/// The request's transaction as the bearer's caller, and their artist id; listeners get 403
+/// `role_required`.
 pub(crate) async fn as_artist<'a>(
     db: &'a mut Db,
-    caller: &Caller,
+    bearer: &Bearer,
 ) -> Result<(Tx<'a>, ArtistId), ApiError> {
-    let tx = db.begin().await?;
-    let artist = catalog::artist_of(&tx, caller).await?;
+    let (tx, caller) = db.begin_as(bearer).await?;
+    let artist = catalog::artist_of(&tx, &caller).await?;
     Ok((tx, artist))
 }
 

@@ -85,7 +85,9 @@ impl Backoff {
 
 /// Built once per cold start.
 pub async fn worker_from_env() -> anyhow::Result<(Worker, Option<Backoff>)> {
-    let pool = hound_domain::db::pool_from_env()?;
+    let pool = hound_domain::db::pool(&hound_domain::db::PoolSettings::for_function(
+        hound_domain::db::roles::WORKER,
+    )?)?;
     let aws = hound_domain::aws::aws_config().await;
     let storage = hound_domain::aws::Storage::from_env(&aws)?;
     let worker = Worker::new(pool, storage);

@@ -61,12 +61,16 @@ enum Command {
         #[command(subcommand)]
         action: PartitionsAction,
     },
-    /// Print a fresh JWT keyset (the JSON value of JWT_KEYS) with one random key.
+    /// Print a fresh Ed25519 signing keyset (the JSON value of JWT_SIGNING_KEYS, the auth
+    /// function's secret) with one random key.
     JwtKeygen {
         /// The key id to give the new key.
         #[arg(long, default_value = "k1")]
         kid: String,
     },
+    /// Read a signing keyset on standard input and print its public keyset (the JSON value of
+    /// JWT_PUBLIC_KEYS, which every other function verifies with).
+    JwtPublic,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +135,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed => seed().await?,
         Command::JwtKeygen { kid } => println!("{}", JwtKeys::generate_json(&kid)),
+        Command::JwtPublic => {
+            let mut signing = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut signing)?;
+            let keys = JwtKeys::from_signing_json(&signing).context("the signing keyset")?;
+            println!("{}", keys.public_json());
+        }
         Command::LocalAws => local_aws().await?,
         Command::Dlq {
             action: DlqAction::List { all, json },
@@ -155,7 +165,8 @@ async fn main() -> anyhow::Result<()> {
 async fn seed() -> anyhow::Result<()> {
     let pool = db::pool_from_env()?;
     // Signup opens a session; its tokens are thrown away, so any key will do.
-    let keys = JwtKeys::from_json(&JwtKeys::generate_json("seed")).context("seed keyset")?;
+    let keys =
+        JwtKeys::from_signing_json(&JwtKeys::generate_json("seed")).context("seed keyset")?;
     let passwords = Passwords::owasp();
     let mut client = db::connect(&pool).await?;
     for (email, name, kind) in DEMO_ACCOUNTS {

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use hound_testing::{ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint};
+use hound_testing::{ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint, jwt_env};
 
 #[tokio::test]
 async fn the_demo_walk_passes_end_to_end() {
@@ -37,12 +37,8 @@ async fn the_demo_walk_passes_end_to_end() {
             .unwrap();
     }
 
-    let env = [
+    let mut env = vec![
         ("DATABASE_URL", db.url.clone()),
-        (
-            "JWT_KEYS",
-            hound_domain::auth::JwtKeys::generate_json("e2e"),
-        ),
         ("AWS_ENDPOINT_URL", aws_endpoint()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -53,6 +49,7 @@ async fn the_demo_walk_passes_end_to_end() {
         ("TRANSCODE_QUEUE_URL", queue_url.clone()),
         ("LOG_FORMAT", "json".into()),
     ];
+    env.extend(jwt_env("e2e"));
     // The first request to each function builds it (make test builds them beforehand).
     let watch = Watch::start(&env, "/v1/listener/home", Duration::from_secs(600)).await;
     let base = watch.base.clone();

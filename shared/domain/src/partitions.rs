@@ -37,6 +37,8 @@ pub fn keep_days(days: u32) -> Result<u32, String> {
 
 const ENSURE_MONTHS: &str = "SELECT ensure_month_partitions($1, $2, $3)";
 
+const DROP_MONTH: &str = "SELECT drop_month_partition($1, $2)";
+
 /// Every partition of the partitioned tables with its exclusive upper bound, oldest first.
 const LIST_PARTITIONS: &str = "\
     SELECT parent.relname::text, child.relname::text,
@@ -117,17 +119,11 @@ pub async fn prune(
         if partition.upper > cutoff {
             continue;
         }
-        // Names come from the catalogue; quote them anyway.
-        let (parent, child) = (quote(&partition.table), quote(&partition.name));
-        db.batch_execute(&format!(
-            "ALTER TABLE {parent} DETACH PARTITION {child}; DROP TABLE {child};"
-        ))
-        .await?;
+        // DDL through the owner's function: no function role may drop a table itself.
+        let statement = db.prepare_cached(DROP_MONTH).await?;
+        db.execute(&statement, &[&partition.table, &partition.name])
+            .await?;
         dropped.push(partition.name);
     }
     Ok(dropped)
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use hound_domain::auth::JwtKeys;
-use hound_domain::db::{self, DbError, Pool, PoolSettings, PooledClient, Tx};
+use hound_domain::auth::{self, Caller, JwtKeys};
+use hound_domain::db::{self, DbError, Pool, PoolSettings, PooledClient, Setting, Tx};
 
+use crate::caller::Bearer;
 use crate::error::ApiError;
 
 /// The pool and the verifying keys, shared by every request of a function instance.
@@ -25,9 +26,10 @@ impl Backend {
         Self { pool, keys }
     }
 
-    /// `DATABASE_URL` (with `DB_POOL_SIZE`, `DATABASE_CA_FILE`) and `JWT_KEYS`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let pool = db::pool(&PoolSettings::from_env()?)?;
+    /// `DATABASE_URL` (with `DB_POOL_SIZE`, `DATABASE_CA_FILE`), connecting as the function's
+    /// own `role`, and `JWT_KEYS`.
+    pub fn from_env(role: &'static str) -> anyhow::Result<Self> {
+        let pool = db::pool(&PoolSettings::for_function(role)?)?;
         Ok(Self::new(pool, Arc::new(JwtKeys::from_env()?)))
     }
 
@@ -57,8 +59,55 @@ impl Db {
         &self.0
     }
 
+    /// The request's transaction, for nobody in particular (an anonymous request).
     pub async fn begin(&mut self) -> Result<Tx<'_>, ApiError> {
         Ok(db::begin(&mut self.0).await?)
+    }
+
+    /// The request's transaction for the bearer's caller: the caller goes into its settings
+    /// (row-level security reads them), and their session must still be live (401 otherwise).
+    pub async fn begin_as(&mut self, bearer: &Bearer) -> Result<(Tx<'_>, Caller), ApiError> {
+        let (tx, caller) = self.begin_viewing(Some(bearer), None).await?;
+        let caller = caller.ok_or_else(|| ApiError::unauthorized("A bearer token is required."))?;
+        Ok((tx, caller))
+    }
+
+    /// The request's transaction for whoever is viewing: the caller (if a token came) and the
+    /// share token they presented (if any), both in its settings.
+    pub async fn begin_viewing(
+        &mut self,
+        bearer: Option<&Bearer>,
+        share_token: Option<&str>,
+    ) -> Result<(Tx<'_>, Option<Caller>), ApiError> {
+        let tx = db::begin(&mut self.0).await?;
+        let mut settings = Vec::with_capacity(4);
+        let (user, session, roles);
+        if let Some(Bearer(claims)) = bearer {
+            user = claims.sub.to_string();
+            session = claims.sid.to_string();
+            roles = claims
+                .roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(",");
+            settings.extend([
+                (Setting::UserId, user.as_str()),
+                (Setting::SessionId, session.as_str()),
+                (Setting::Roles, roles.as_str()),
+            ]);
+        }
+        if let Some(token) = share_token {
+            settings.push((Setting::ShareToken, token));
+        }
+        if !settings.is_empty() {
+            db::set(&tx, &settings).await?;
+        }
+        let caller = match bearer {
+            Some(Bearer(claims)) => Some(auth::caller(&tx, claims.clone()).await?),
+            None => None,
+        };
+        Ok((tx, caller))
     }
 }
 

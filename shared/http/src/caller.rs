@@ -1,29 +1,29 @@
-//! `Caller` as an axum extractor: any route that takes a `Caller` requires a valid Bearer token
-//! of a live session, and answers 401 otherwise; `Option<Caller>` is anonymous without an
-//! Authorization header and 401 with a bad one.
+//! `Bearer` as an axum extractor: a route that takes a `Bearer` requires an access token whose
+//! signature, issuer and expiry check out, and answers 401 otherwise; `Option<Bearer>` is
+//! anonymous without an Authorization header and 401 with a bad one. Whether its session is
+//! still live is checked inside the request's transaction ([`crate::Db::begin_as`]), which is
+//! the only way to a `Caller`.
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use hound_domain::auth::{self, Caller};
+use hound_domain::auth::{self, AccessClaims};
 
 use crate::backend::Backend;
 use crate::error::ApiError;
 
-/// The verified caller of a request.
-pub struct Authenticated(pub Caller);
+/// A verified access token (its session not yet checked).
+pub struct Bearer(pub(crate) AccessClaims);
 
-async fn authenticate(parts: &Parts, backend: &Backend) -> Result<Caller, ApiError> {
+fn verify(parts: &Parts, backend: &Backend) -> Result<Bearer, ApiError> {
     let authorization = parts
         .headers
         .get(header::AUTHORIZATION)
         .map(|value| value.to_str().unwrap_or_default());
-    let claims = auth::verify_bearer(backend.keys(), authorization)?;
-    let db = backend.db().await?;
-    Ok(auth::caller(db.client(), claims).await?)
+    Ok(Bearer(auth::verify_bearer(backend.keys(), authorization)?))
 }
 
-impl<S> FromRequestParts<S> for Authenticated
+impl<S> FromRequestParts<S> for Bearer
 where
     Backend: FromRef<S>,
     S: Send + Sync,
@@ -31,13 +31,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        authenticate(parts, &Backend::from_ref(state))
-            .await
-            .map(Authenticated)
+        verify(parts, &Backend::from_ref(state))
     }
 }
 
-impl<S> OptionalFromRequestParts<S> for Authenticated
+impl<S> OptionalFromRequestParts<S> for Bearer
 where
     Backend: FromRef<S>,
     S: Send + Sync,
@@ -51,8 +49,6 @@ where
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(None);
         }
-        authenticate(parts, &Backend::from_ref(state))
-            .await
-            .map(|caller| Some(Authenticated(caller)))
+        verify(parts, &Backend::from_ref(state)).map(Some)
     }
 }

@@ -13,7 +13,7 @@ mod path;
 mod query;
 
 pub use backend::{Backend, Db, commit};
-pub use caller::Authenticated;
+pub use caller::Bearer;
 pub use error::ApiError;
 pub use json::{JsonBody, MAX_BODY_BYTES, OptionalJsonBody, parse};
 pub use middleware::{REQUEST_ID, RequestId, service};

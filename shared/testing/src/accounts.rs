@@ -17,7 +17,7 @@ pub fn test_keys() -> Arc<JwtKeys> {
     Arc::new(keys_with(&[("test-1", 1)], "test-1"))
 }
 
-/// A keyset of `(kid, seed byte)` keys with `active` signing.
+/// A signing keyset of `(kid, seed byte)` Ed25519 keys with `active` signing.
 pub fn keys_with(keys: &[(&str, u8)], active: &str) -> JwtKeys {
     let keys: serde_json::Map<String, Value> = keys
         .iter()
@@ -28,7 +28,18 @@ pub fn keys_with(keys: &[(&str, u8)], active: &str) -> JwtKeys {
             )
         })
         .collect();
-    JwtKeys::from_json(&json!({"active_kid": active, "keys": keys}).to_string()).expect("keyset")
+    JwtKeys::from_signing_json(&json!({"active_kid": active, "keys": keys}).to_string())
+        .expect("keyset")
+}
+
+/// The environment of functions run as processes (`cargo lambda watch`): a fresh signing
+/// keyset for auth and its public keyset for everyone.
+pub fn jwt_env(kid: &str) -> [(&'static str, String); 2] {
+    let signing = JwtKeys::generate_json(kid);
+    let public = JwtKeys::from_signing_json(&signing)
+        .expect("a generated keyset")
+        .public_json();
+    [("JWT_SIGNING_KEYS", signing), ("JWT_PUBLIC_KEYS", public)]
 }
 
 /// Sign up an account straight through the domain (as the auth function does), signed with

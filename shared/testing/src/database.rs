@@ -44,9 +44,22 @@ impl TestDb {
             url: SecretString::from(url.clone()),
             max_size: 16,
             ca_file: None,
+            role: None,
         })
         .expect("test pool");
         Self { pool, name, url }
+    }
+
+    /// A pool on this database connecting as a function's role (`hound_domain::db::roles`),
+    /// as the function does: row-level security and its grants apply. `pool` is the admin's.
+    pub fn pool_as(&self, role: &'static str) -> Pool {
+        db::pool(&PoolSettings {
+            url: SecretString::from(self.url.clone()),
+            max_size: 16,
+            ca_file: None,
+            role: Some(role),
+        })
+        .expect("a role's test pool")
     }
 }
 
@@ -165,6 +178,7 @@ async fn ensure_template(admin: &str) -> String {
             url: SecretString::from(with_dbname(admin, &building)),
             max_size: 1,
             ca_file: None,
+            role: None,
         })
         .expect("template pool");
         db::migrate(&pool).await.expect("migrating the template");

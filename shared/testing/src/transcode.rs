@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use hound_domain::assets::AssetKind;
-use hound_domain::db;
+use hound_domain::db::{self, roles};
 use hound_domain::ids::{ArtistId, AssetId, JobId, ReleaseId, TrackId};
 use hound_domain::uploads::{self, UploadIntent};
 use hound_worker::Worker;
@@ -49,7 +49,7 @@ impl Fixture {
             ))
             .await
             .unwrap();
-        let worker = Worker::new(db.pool.clone(), aws.storage.clone());
+        let worker = Worker::new(db.pool_as(roles::WORKER), aws.storage.clone());
         Self {
             db,
             aws,
@@ -62,7 +62,7 @@ impl Fixture {
 
     /// Another worker process on the same database and buckets.
     pub fn another_worker(&self) -> Worker {
-        Worker::new(self.db.pool.clone(), self.aws.storage.clone())
+        Worker::new(self.db.pool_as(roles::WORKER), self.aws.storage.clone())
     }
 
     pub async fn track(&self, title: &str) -> TrackId {

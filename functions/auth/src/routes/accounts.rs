@@ -33,12 +33,12 @@ struct LoginBody {
 
 /// `{user, session}`: what signup, login and refresh answer.
 #[derive(Serialize)]
-pub struct Authenticated {
+pub struct SignedIn {
     pub user: User,
     pub session: Session,
 }
 
-impl From<(User, Session)> for Authenticated {
+impl From<(User, Session)> for SignedIn {
     fn from((user, session): (User, Session)) -> Self {
         Self { user, session }
     }
@@ -49,7 +49,7 @@ async fn signup(
     mut db: Db,
     body: SignupBody,
     kind: AccountKind,
-) -> Result<(StatusCode, Json<Authenticated>), ApiError> {
+) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     let account = NewAccount::parse(&body.email, &body.password, &body.display_name)?;
     let tx = db.begin().await?;
     let keys = state.backend.keys();
@@ -62,7 +62,7 @@ async fn artist_signup(
     State(state): State<AppState>,
     db: Db,
     JsonBody(body): JsonBody<SignupBody>,
-) -> Result<(StatusCode, Json<Authenticated>), ApiError> {
+) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     signup(state, db, body, AccountKind::Artist).await
 }
 
@@ -70,7 +70,7 @@ async fn listener_signup(
     State(state): State<AppState>,
     db: Db,
     JsonBody(body): JsonBody<SignupBody>,
-) -> Result<(StatusCode, Json<Authenticated>), ApiError> {
+) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     signup(state, db, body, AccountKind::Listener).await
 }
 
@@ -79,7 +79,7 @@ async fn login(
     mut db: Db,
     body: LoginBody,
     kind: AccountKind,
-) -> Result<Json<Authenticated>, ApiError> {
+) -> Result<Json<SignedIn>, ApiError> {
     let tx = db.begin().await?;
     let keys = state.backend.keys();
     let verdict = auth::login(
@@ -100,7 +100,7 @@ async fn artist_login(
     State(state): State<AppState>,
     db: Db,
     JsonBody(body): JsonBody<LoginBody>,
-) -> Result<Json<Authenticated>, ApiError> {
+) -> Result<Json<SignedIn>, ApiError> {
     login(state, db, body, AccountKind::Artist).await
 }
 
@@ -108,6 +108,6 @@ async fn listener_login(
     State(state): State<AppState>,
     db: Db,
     JsonBody(body): JsonBody<LoginBody>,
-) -> Result<Json<Authenticated>, ApiError> {
+) -> Result<Json<SignedIn>, ApiError> {
     login(state, db, body, AccountKind::Listener).await
 }

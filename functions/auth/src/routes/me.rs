@@ -4,7 +4,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hound_domain::auth::{self, User};
 use hound_domain::profiles::ArtistProfile;
-use hound_http::{ApiError, Authenticated, Db, commit};
+use hound_http::{ApiError, Bearer, Db, commit};
 use serde::Serialize;
 
 use crate::AppState;
@@ -20,8 +20,8 @@ struct Me {
     artist_profile: Option<ArtistProfile>,
 }
 
-async fn me(Authenticated(caller): Authenticated, mut db: Db) -> Result<Json<Me>, ApiError> {
-    let tx = db.begin().await?;
+async fn me(bearer: Bearer, mut db: Db) -> Result<Json<Me>, ApiError> {
+    let (tx, caller) = db.begin_as(&bearer).await?;
     let (user, artist_profile) = auth::me(&tx, &caller).await?;
     commit(tx).await?;
     Ok(Json(Me {

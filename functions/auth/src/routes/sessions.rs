@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use hound_domain::auth::{self, LogoutScope};
-use hound_http::{ApiError, Authenticated, Db, JsonBody, OptionalJsonBody, commit};
+use hound_http::{ApiError, Bearer, Db, JsonBody, OptionalJsonBody, commit};
 use serde::Deserialize;
 
-use super::accounts::Authenticated as UserSession;
+use super::accounts::SignedIn;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,7 +32,7 @@ async fn refresh(
     State(state): State<AppState>,
     mut db: Db,
     JsonBody(body): JsonBody<RefreshBody>,
-) -> Result<Json<UserSession>, ApiError> {
+) -> Result<Json<SignedIn>, ApiError> {
     let tx = db.begin().await?;
     let verdict = auth::refresh(&tx, state.backend.keys(), &body.refresh_token).await?;
     // A reused token's refusal is committed too: it revokes the session.
@@ -41,12 +41,12 @@ async fn refresh(
 }
 
 async fn logout(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     OptionalJsonBody(body): OptionalJsonBody<LogoutBody>,
 ) -> Result<StatusCode, ApiError> {
     let scope = body.unwrap_or_default().scope;
-    let tx = db.begin().await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
     auth::logout(&tx, &caller, scope).await?;
     commit(tx).await?;
     Ok(StatusCode::NO_CONTENT)

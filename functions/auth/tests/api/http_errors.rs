@@ -142,6 +142,7 @@ async fn a_database_outage_is_a_503_not_a_500() {
         url: secrecy::SecretString::from("postgres://postgres@127.0.0.1:1/hound".to_owned()),
         max_size: 1,
         ca_file: None,
+        role: Some(hound_domain::db::roles::AUTH),
     })
     .unwrap();
     let router = auth::router(auth::AppState::new(hound_http::Backend::new(

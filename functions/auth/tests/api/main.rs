@@ -24,7 +24,7 @@ pub async fn app() -> (TestDb, Router) {
 pub async fn app_with_keys(keys: Arc<JwtKeys>) -> (TestDb, Router) {
     let db = TestDb::new().await;
     let router = auth::router(auth::AppState::new(hound_http::Backend::new(
-        db.pool.clone(),
+        db.pool_as(hound_domain::db::roles::AUTH),
         keys,
     )));
     (db, router)

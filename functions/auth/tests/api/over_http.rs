@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hound_testing::{TestDb, WORKSPACE, Watch};
+use hound_testing::{TestDb, WORKSPACE, Watch, jwt_env};
 use serde_json::{Value, json};
 
 use crate::PASSWORD;
@@ -11,14 +11,11 @@ use crate::PASSWORD;
 #[tokio::test]
 async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
     let db = TestDb::new().await;
-    let env = [
+    let mut env = vec![
         ("DATABASE_URL", db.url.clone()),
-        (
-            "JWT_KEYS",
-            hound_domain::auth::JwtKeys::generate_json("http"),
-        ),
         ("LOG_FORMAT", "json".to_owned()),
     ];
+    env.extend(jwt_env("http"));
     // The first request builds the function; wait until it answers.
     let watch = Watch::start(&env, "/v1/auth/me", Duration::from_secs(300)).await;
     let base = watch.base.clone();

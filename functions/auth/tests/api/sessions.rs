@@ -178,7 +178,7 @@ async fn access_tokens_carry_the_documented_claims_and_kid() {
     )
     .unwrap();
     assert_eq!(header["kid"], "test-1");
-    assert_eq!(header["alg"], "HS256");
+    assert_eq!(header["alg"], "EdDSA");
     let claims = claims_of(&access);
     assert_eq!(claims.exp - claims.iat, 900);
     assert_eq!(claims.roles, vec![Role::Artist, Role::Listener]);
@@ -217,14 +217,14 @@ async fn a_tampered_access_token_is_refused() {
 async fn key_rotation_keeps_old_tokens_until_the_old_key_is_retired() {
     let db = TestDb::new().await;
     let old_router = auth::router(auth::AppState::new(Backend::new(
-        db.pool.clone(),
+        db.pool_as(hound_domain::db::roles::AUTH),
         Arc::new(keys_with(&[("k1", 1)], "k1")),
     )));
     let (old_access, _) = tokens(&signup(&old_router, "listener", "ada@example.com").await);
 
     // k2 becomes the signing key; k1 still verifies.
     let rotating = auth::router(auth::AppState::new(Backend::new(
-        db.pool.clone(),
+        db.pool_as(hound_domain::db::roles::AUTH),
         Arc::new(keys_with(&[("k1", 1), ("k2", 2)], "k2")),
     )));
     assert_eq!(me(&rotating, &old_access).await.status, 200);
@@ -233,7 +233,7 @@ async fn key_rotation_keeps_old_tokens_until_the_old_key_is_retired() {
 
     // k1 retired: its tokens stop working, k2's keep working.
     let retired = auth::router(auth::AppState::new(Backend::new(
-        db.pool.clone(),
+        db.pool_as(hound_domain::db::roles::AUTH),
         Arc::new(keys_with(&[("k2", 2)], "k2")),
     )));
     assert_error(&me(&retired, &old_access).await, 401, "unauthorized");

@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hound_domain::listener::{self, LibraryItem};
 use hound_domain::paging::Page;
-use hound_http::{ApiError, Authenticated, Db, PageQuery};
+use hound_http::{ApiError, Bearer, Db, PageQuery, commit};
 
 use crate::AppState;
 
@@ -15,18 +15,13 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn tracks(
-    Authenticated(caller): Authenticated,
-    db: Db,
+    bearer: Bearer,
+    mut db: Db,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<Page<LibraryItem>>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
-    // One statement: it runs as its own transaction.
-    let page = listener::library(
-        db.client(),
-        caller.user_id,
-        query.cursor.as_deref(),
-        query.limit,
-    )
-    .await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
+    let page = listener::library(&tx, caller.user_id, query.cursor.as_deref(), query.limit).await?;
+    commit(tx).await?;
     Ok(Json(page))
 }

@@ -1,9 +1,7 @@
-//! `?share_token=…` on album and stream requests: with the caller, who is asking.
+//! `?share_token=…` on album and stream requests.
 
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use hound_domain::auth::Caller;
-use hound_domain::listener::Viewer;
 use hound_http::ApiError;
 use serde::Deserialize;
 
@@ -12,11 +10,10 @@ pub(super) struct ShareQuery {
     share_token: Option<String>,
 }
 
-/// The viewer of a request: its caller (if any) and the share token it presented (if any).
-pub(super) fn viewer(
-    caller: Option<&Caller>,
+/// The share token the client presented, if any (an empty one is none).
+pub(super) fn share_token(
     query: Result<Query<ShareQuery>, QueryRejection>,
-) -> Result<Viewer, ApiError> {
+) -> Result<Option<String>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid_request(e.body_text()))?;
-    Ok(Viewer::new(caller.map(|c| c.user_id), query.share_token))
+    Ok(query.share_token.filter(|token| !token.is_empty()))
 }

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use hound_domain::listener::{self, EventInput, Ingested, PlayInput};
-use hound_http::{ApiError, Authenticated, Db, JsonBody, commit};
+use hound_http::{ApiError, Bearer, Db, JsonBody, commit};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -27,24 +27,24 @@ struct EventsBody {
 }
 
 async fn plays(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     JsonBody(body): JsonBody<PlaysBody>,
 ) -> Result<(StatusCode, Json<Ingested>), ApiError> {
     let now = OffsetDateTime::now_utc();
-    let tx = db.begin().await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
     let ingested = listener::record_plays(&tx, caller.user_id, &body.plays, now).await?;
     commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ingested)))
 }
 
 async fn events(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     JsonBody(body): JsonBody<EventsBody>,
 ) -> Result<(StatusCode, Json<Ingested>), ApiError> {
     let now = OffsetDateTime::now_utc();
-    let tx = db.begin().await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
     let ingested = listener::record_events(&tx, caller.user_id, &body.events, now).await?;
     commit(tx).await?;
     Ok((StatusCode::ACCEPTED, Json(ingested)))

@@ -5,11 +5,11 @@ use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hound_domain::ids::TrackId;
-use hound_domain::listener::{self, Stream};
-use hound_http::{ApiError, Authenticated, Db, PathId, commit};
+use hound_domain::listener::{self, Stream, Viewer};
+use hound_http::{ApiError, Bearer, Db, PathId, commit};
 use serde::Serialize;
 
-use super::share::{ShareQuery, viewer};
+use super::share::{ShareQuery, share_token};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -28,34 +28,41 @@ struct Saved {
 
 async fn stream(
     State(state): State<AppState>,
-    caller: Option<Authenticated>,
-    db: Db,
+    bearer: Option<Bearer>,
+    mut db: Db,
     PathId(id): PathId<TrackId>,
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Stream>, ApiError> {
-    let viewer = viewer(caller.as_ref().map(|c| &c.0), query)?;
-    // One statement: it runs as its own transaction.
-    let stream = listener::stream(db.client(), &state.media, &viewer, id).await?;
+    let token = share_token(query)?;
+    if bearer.is_none() && token.is_none() {
+        // Nobody in particular: one statement, its own transaction.
+        let stream = listener::stream(db.client(), &state.media, &Viewer::default(), id).await?;
+        return Ok(Json(stream));
+    }
+    let (tx, caller) = db.begin_viewing(bearer.as_ref(), token.as_deref()).await?;
+    let viewer = Viewer::new(caller.map(|c| c.user_id), token);
+    let stream = listener::stream(&tx, &state.media, &viewer, id).await?;
+    commit(tx).await?;
     Ok(Json(stream))
 }
 
 async fn save(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     PathId(id): PathId<TrackId>,
 ) -> Result<Json<Saved>, ApiError> {
-    let tx = db.begin().await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
     listener::save_track(&tx, caller.user_id, id).await?;
     commit(tx).await?;
     Ok(Json(Saved { saved: true }))
 }
 
 async fn unsave(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     PathId(id): PathId<TrackId>,
 ) -> Result<Json<Saved>, ApiError> {
-    let tx = db.begin().await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
     listener::unsave_track(&tx, caller.user_id, id).await?;
     commit(tx).await?;
     Ok(Json(Saved { saved: false }))

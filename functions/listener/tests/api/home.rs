@@ -59,7 +59,26 @@ async fn home_lists_new_and_popular_public_releases_only() {
     let unlisted_track = app.playable_track(unlisted, 1, 60_000, -14.0, -3.0).await;
     plays(&app, &fan, older_track, 3).await;
     plays(&app, &fan, newer_track, 1).await;
-    plays(&app, &fan, unlisted_track, 9).await;
+    // The most played of all, but unlisted: only its share token reaches it, and telemetry
+    // carries none, so its plays are counted straight into the rollup here.
+    let refused = Call::post("/v1/listener/telemetry/plays")
+        .json(
+            &json!({"plays": [{"id": Uuid::new_v4(), "track_id": unlisted_track,
+            "started_at": time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap(),
+            "ms_played": 1000, "completed": false, "source": "home"}]}),
+        )
+        .bearer(&fan.token)
+        .send(&app.router)
+        .await;
+    assert_eq!(
+        refused.body["details"]["rejected"][0]["problem"],
+        "unknown_track"
+    );
+    app.execute(
+        "INSERT INTO release_play_days (release_id, day, plays) VALUES ($1, current_date, 9)",
+        &[&unlisted],
+    )
+    .await;
     app.cover(newer).await;
 
     let r = app.get("/v1/listener/home", None).await;
@@ -91,6 +110,7 @@ async fn home_runs_one_statement_whatever_the_number_of_cards() {
         url: counter.url.clone().into(),
         max_size: 1,
         ca_file: None,
+        role: Some(hound_domain::db::roles::LISTENER),
     })
     .unwrap();
     let counted = router_with(&app.aws, pool, None);

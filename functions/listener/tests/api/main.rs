@@ -37,7 +37,7 @@ impl App {
     pub async fn new() -> Self {
         let db = TestDb::new().await;
         let aws = TestAws::new().await;
-        let router = router_with(&aws, db.pool.clone(), None);
+        let router = router_with(&aws, db.pool_as(hound_domain::db::roles::LISTENER), None);
         Self { db, aws, router }
     }
 

@@ -164,7 +164,7 @@ async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
     // With a CDN, covers are CDN base + key.
     let cdn = router_with(
         &app.aws,
-        app.db.pool.clone(),
+        app.db.pool_as(hound_domain::db::roles::LISTENER),
         Some("https://cdn.example.com/"),
     );
     let r = Call::get(&format!("/v1/listener/albums/{release}"))

@@ -4,7 +4,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hound_domain::catalog;
 use hound_domain::profiles::{ArtistProfile, ProfileUpdate};
-use hound_http::{ApiError, Authenticated, Db, JsonBody, commit};
+use hound_http::{ApiError, Bearer, Db, JsonBody, commit};
 use serde::Deserialize;
 
 use crate::{AppState, as_artist};
@@ -20,22 +20,19 @@ struct ProfileBody {
     links: Option<Vec<String>>,
 }
 
-async fn show(
-    Authenticated(caller): Authenticated,
-    mut db: Db,
-) -> Result<Json<ArtistProfile>, ApiError> {
-    let (tx, artist) = as_artist(&mut db, &caller).await?;
+async fn show(bearer: Bearer, mut db: Db) -> Result<Json<ArtistProfile>, ApiError> {
+    let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let profile = catalog::profile(&tx, artist).await?;
     commit(tx).await?;
     Ok(Json(profile))
 }
 
 async fn replace(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     JsonBody(body): JsonBody<ProfileBody>,
 ) -> Result<Json<ArtistProfile>, ApiError> {
-    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let update = ProfileUpdate::parse(&body.name, body.bio.as_deref(), body.links.as_deref())?;
     let profile = catalog::update_profile(&tx, artist, update).await?;
     commit(tx).await?;

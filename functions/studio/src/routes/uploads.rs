@@ -8,7 +8,7 @@ use hound_domain::assets::AssetKind;
 use hound_domain::ids::{AssetId, JobId, ReleaseId};
 use hound_domain::jobs::{self, Job};
 use hound_domain::uploads::{self, Completed, IntentResponse, UploadIntent};
-use hound_http::{ApiError, Authenticated, Db, JsonBody, PathId, commit};
+use hound_http::{ApiError, Bearer, Db, JsonBody, PathId, commit};
 
 use crate::{AppState, as_artist};
 
@@ -28,13 +28,13 @@ pub fn router() -> Router<AppState> {
 
 async fn intent(
     state: AppState,
-    caller: Authenticated,
+    bearer: Bearer,
     mut db: Db,
     release: ReleaseId,
     kind: AssetKind,
     intent: UploadIntent,
 ) -> Result<(StatusCode, Json<IntentResponse>), ApiError> {
-    let (tx, artist) = as_artist(&mut db, &caller.0).await?;
+    let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let response =
         uploads::create_intent(&tx, &state.storage, artist, release, kind, intent).await?;
     commit(tx).await?;
@@ -43,31 +43,31 @@ async fn intent(
 
 async fn master_intent(
     State(state): State<AppState>,
-    caller: Authenticated,
+    bearer: Bearer,
     db: Db,
     PathId(release): PathId<ReleaseId>,
     JsonBody(body): JsonBody<UploadIntent>,
 ) -> Result<(StatusCode, Json<IntentResponse>), ApiError> {
-    intent(state, caller, db, release, AssetKind::Master, body).await
+    intent(state, bearer, db, release, AssetKind::Master, body).await
 }
 
 async fn cover_intent(
     State(state): State<AppState>,
-    caller: Authenticated,
+    bearer: Bearer,
     db: Db,
     PathId(release): PathId<ReleaseId>,
     JsonBody(body): JsonBody<UploadIntent>,
 ) -> Result<(StatusCode, Json<IntentResponse>), ApiError> {
-    intent(state, caller, db, release, AssetKind::Cover, body).await
+    intent(state, bearer, db, release, AssetKind::Cover, body).await
 }
 
 async fn complete(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     PathId(asset): PathId<AssetId>,
 ) -> Result<(StatusCode, Json<Completed>), ApiError> {
-    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let (completed, created) =
         uploads::complete(&tx, &state.storage, &state.queue, artist, asset).await?;
     commit(tx).await?;
@@ -80,11 +80,11 @@ async fn complete(
 }
 
 async fn job(
-    Authenticated(caller): Authenticated,
+    bearer: Bearer,
     mut db: Db,
     PathId(job): PathId<JobId>,
 ) -> Result<Json<Job>, ApiError> {
-    let (tx, artist) = as_artist(&mut db, &caller).await?;
+    let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let job = jobs::read_for_artist(&tx, artist, job)
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -22,7 +22,10 @@ impl App {
         let db = TestDb::new().await;
         let aws = TestAws::new().await;
         let state = studio::AppState {
-            backend: hound_http::Backend::new(db.pool.clone(), test_keys()),
+            backend: hound_http::Backend::new(
+                db.pool_as(hound_domain::db::roles::STUDIO),
+                test_keys(),
+            ),
             storage: aws.storage.clone(),
             queue: aws.queue.clone(),
         };

@@ -254,7 +254,10 @@ async fn a_queue_outage_is_a_503_and_a_later_complete_retries() {
     let (release, track) = release_with_track(&app, &artist).await;
     let asset = uploaded_master(&app, &artist, &release, &track).await;
     let broken = studio::router(studio::AppState {
-        backend: hound_http::Backend::new(app.db.pool.clone(), hound_testing::test_keys()),
+        backend: hound_http::Backend::new(
+            app.db.pool_as(hound_domain::db::roles::STUDIO),
+            hound_testing::test_keys(),
+        ),
         storage: app.aws.storage.clone(),
         queue: hound_domain::aws::Queue::new(
             &app.aws.config,

@@ -12,7 +12,7 @@ use super::sessions::{self, Session};
 use super::throttle;
 use super::tokens::JwtKeys;
 use super::user::{SELECT_USER_FOR_LOGIN, User, fetch_user};
-use crate::db::{Tx, violated_constraint};
+use crate::db::{self, Setting, Tx, violated_constraint};
 use crate::fields::FieldErrors;
 use crate::ids::UserId;
 use crate::profiles::{self, ArtistProfile};
@@ -73,12 +73,15 @@ pub async fn signup(
     kind: AccountKind,
 ) -> Result<(User, Session), AuthError> {
     let hash = passwords.hash(account.password.expose()).await?;
+    let id = UserId::generate();
+    // The new account is the transaction's caller from here on (row-level security).
+    db::set(tx, &[(Setting::UserId, &id.to_string())]).await?;
     let insert = tx.prepare_cached(INSERT_USER).await?;
     let row = tx
         .query_one(
             &insert,
             &[
-                &UserId::generate(),
+                &id,
                 &account.email.as_str(),
                 &hash,
                 &account.display_name.as_str(),
@@ -113,6 +116,8 @@ pub async fn login(
     kind: AccountKind,
 ) -> Result<Verdict<(User, Session)>, AuthError> {
     let email = normalise_email(email);
+    // The attempt may see its email's user and failures, and nothing else (row-level security).
+    db::set(tx, &[(Setting::LoginEmail, &email)]).await?;
     let reservation = throttle::reserve(tx, &email).await?;
     let lookup = tx.prepare_cached(SELECT_USER_FOR_LOGIN).await?;
     let row = tx.query_opt(&lookup, &[&email]).await?;
@@ -122,6 +127,7 @@ pub async fn login(
     };
     reservation.release(tx).await?;
     let user = User::from_row(&row);
+    db::set(tx, &[(Setting::UserId, &user.id.to_string())]).await?;
     if kind == AccountKind::Artist && !user.roles.contains(&Role::Artist) {
         return Ok(Verdict::Refused(AuthError::RoleRequired(Role::Artist)));
     }

@@ -1,6 +1,8 @@
 //! Sessions: opened at signup and login, kept alive by refresh-token rotation with reuse
 //! detection, ended by logout (this session or all of a user's).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use deadpool_postgres::GenericClient;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -9,7 +11,8 @@ use super::caller::Caller;
 use super::error::{AuthError, Verdict};
 use super::tokens::{ACCESS_TTL_SECS, JwtKeys, REFRESH_TTL_DAYS, RefreshToken, refresh_token_hash};
 use super::user::{User, fetch_user};
-use crate::db::Tx;
+
+use crate::db::{self, Setting, Tx};
 use crate::ids::{SessionId, UserId};
 
 /// The `session` object of API.md: what a client keeps to stay logged in.
@@ -38,12 +41,14 @@ const INSERT_REFRESH: &str = "\
     INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
     VALUES ($1, $2, now() + make_interval(days => $3))";
 
+/// The token first, then its session: the same lock order for every refresh.
 const SELECT_REFRESH_FOR_UPDATE: &str = "\
-    SELECT t.session_id, t.rotated_at, t.expires_at < now() AS expired,
-           s.revoked_at, s.user_id
-    FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id
-    WHERE t.token_hash = $1
-    FOR UPDATE OF t, s";
+    SELECT session_id, rotated_at, expires_at < now() AS expired
+    FROM refresh_tokens WHERE token_hash = $1
+    FOR UPDATE";
+
+const SELECT_SESSION_FOR_UPDATE: &str =
+    "SELECT user_id, revoked_at FROM auth_sessions WHERE id = $1 FOR UPDATE";
 
 const REVOKE_FAMILY: &str = "\
     UPDATE auth_sessions SET revoked_at = now(), revoked_why = 'refresh_token_reused'
@@ -64,6 +69,7 @@ const END_ALL_SESSIONS: &str = "\
 /// Open a session for `user` and hand out its first token pair.
 pub(crate) async fn start(tx: &Tx<'_>, keys: &JwtKeys, user: &User) -> Result<Session, AuthError> {
     let session_id = SessionId::generate();
+    db::set(tx, &[(Setting::SessionId, &session_id.to_string())]).await?;
     let insert = tx.prepare_cached(INSERT_SESSION).await?;
     tx.execute(&insert, &[&session_id, &user.id]).await?;
     issue(tx, keys, session_id, user).await
@@ -108,15 +114,28 @@ pub async fn refresh(
     presented: &str,
 ) -> Result<Verdict<(User, Session)>, AuthError> {
     let hash = refresh_token_hash(presented);
+    // The presented token, then its session, then its user: each visible once named.
+    db::set(tx, &[(Setting::RefreshHash, &STANDARD.encode(&hash))]).await?;
     let select = tx.prepare_cached(SELECT_REFRESH_FOR_UPDATE).await?;
     let row = tx
         .query_opt(&select, &[&hash])
         .await?
         .ok_or(AuthError::BadToken)?;
     let session_id: SessionId = row.get("session_id");
-    if row.get::<_, Option<OffsetDateTime>>("revoked_at").is_some() {
+    db::set(tx, &[(Setting::SessionId, &session_id.to_string())]).await?;
+    let session = tx.prepare_cached(SELECT_SESSION_FOR_UPDATE).await?;
+    let session = tx
+        .query_opt(&session, &[&session_id])
+        .await?
+        .ok_or(AuthError::BadToken)?;
+    if session
+        .get::<_, Option<OffsetDateTime>>("revoked_at")
+        .is_some()
+    {
         return Err(AuthError::SessionEnded);
     }
+    let user_id: UserId = session.get("user_id");
+    db::set(tx, &[(Setting::UserId, &user_id.to_string())]).await?;
     if row.get::<_, Option<OffsetDateTime>>("rotated_at").is_some() {
         let revoke = tx.prepare_cached(REVOKE_FAMILY).await?;
         tx.execute(&revoke, &[&session_id]).await?;
@@ -126,7 +145,6 @@ pub async fn refresh(
     if row.get::<_, bool>("expired") {
         return Err(AuthError::TokenExpired);
     }
-    let user_id: UserId = row.get("user_id");
     let spend = tx.prepare_cached(SPEND_REFRESH).await?;
     tx.execute(&spend, &[&hash]).await?;
     let touch = tx.prepare_cached(TOUCH_SESSION).await?;

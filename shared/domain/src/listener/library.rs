@@ -12,12 +12,13 @@ use crate::paging::{Page, PageRequest};
 
 const UNSAVE: &str = "DELETE FROM saves WHERE user_id = $1 AND track_id = $2";
 
-/// Save a track the listener can see (its album page shows). Saving twice is a no-op. As in
-/// telemetry, holding a track id counts as holding the link of an unlisted release.
+/// Save a track the listener can see (its album page shows). Saving twice is a no-op. No share
+/// token comes with a save, so an unlisted release's tracks are not found (release_reach, and
+/// row-level security, with no token presented).
 const SAVE: &str = "\
     WITH target AS (
         SELECT t.id FROM tracks t JOIN releases r ON r.id = t.release_id
-         WHERE t.id = $2 AND release_reach(r, $1, r.share_token) <> 'hidden'
+         WHERE t.id = $2 AND release_reach(r, $1, NULL) <> 'hidden'
     ), saved AS (
         INSERT INTO saves (user_id, track_id) SELECT $1, id FROM target
         ON CONFLICT DO NOTHING
@@ -88,7 +89,7 @@ const LIBRARY: &str = "\
       JOIN artist_profiles a ON a.id = r.artist_id
      WHERE s.user_id = $1
        AND ($2::timestamptz IS NULL OR (s.saved_at, s.track_id) < ($2, $3))
-       AND release_reach(r, $1, r.share_token) <> 'hidden'
+       AND release_reach(r, $1, NULL) <> 'hidden'
      ORDER BY s.saved_at DESC, s.track_id DESC
      LIMIT $4";
 

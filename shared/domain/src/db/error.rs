@@ -1,0 +1,62 @@
+//! Driver failures as the domain sees them: "unavailable" (retry), "query" (a bug), or text
+//! Postgres cannot store (a client's mistake), and the constraint a statement violated.
+
+use deadpool_postgres::PoolError;
+use tokio_postgres::error::SqlState;
+
+/// A database failure as the API sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be reached or the connection broke: safe to retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A statement failed: a bug, or a constraint the caller did not map.
+    #[error("query failed: {0}")]
+    Query(#[source] tokio_postgres::Error),
+    /// Text Postgres cannot store (a NUL character, `\u0000` in JSON): only client input
+    /// carries it, so callers answer 400.
+    #[error("text Postgres cannot store: {0}")]
+    InvalidText(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        let connection_level = err.is_closed()
+            || err.code().is_some_and(|code| {
+                code == &SqlState::ADMIN_SHUTDOWN
+                    || code == &SqlState::CANNOT_CONNECT_NOW
+                    || code == &SqlState::TOO_MANY_CONNECTIONS
+            })
+            || (err.code().is_none() && err.as_db_error().is_none());
+        let invalid_text = err.code().is_some_and(|code| {
+            code == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || code == &SqlState::UNTRANSLATABLE_CHARACTER
+        });
+        if connection_level {
+            DbError::Unavailable(err.to_string())
+        } else if invalid_text {
+            DbError::InvalidText(err.to_string())
+        } else {
+            DbError::Query(err)
+        }
+    }
+}
+
+impl From<PoolError> for DbError {
+    fn from(err: PoolError) -> Self {
+        match err {
+            PoolError::Backend(e) => e.into(),
+            other => DbError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The name of the constraint a statement violated, if that is why it failed.
+pub fn violated_constraint(err: &tokio_postgres::Error) -> Option<&str> {
+    let db = err.as_db_error()?;
+    let integrity = db.code() == &SqlState::UNIQUE_VIOLATION
+        || db.code() == &SqlState::FOREIGN_KEY_VIOLATION
+        || db.code() == &SqlState::CHECK_VIOLATION
+        || db.code() == &SqlState::EXCLUSION_VIOLATION;
+    if integrity { db.constraint() } else { None }
+}

@@ -1,0 +1,498 @@
+//! Least privilege in the database (migrations/V6), checked against real Postgres: every table
+//! of user data has row-level security enabled and forced; the function roles own nothing and
+//! cannot change the schema; and with one user's context no function role reads or changes
+//! another user's rows.
+
+use hound_domain::db::roles;
+use hound_testing::TestDb;
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+/// Tables that hold no user data, and so carry no row-level security.
+const NO_USER_DATA: &[&str] = &[
+    // Per-release daily play counts: aggregates, nobody's rows.
+    "release_play_days",
+    // refinery's record of applied migrations.
+    "refinery_schema_history",
+];
+
+async fn names(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    client
+        .query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_table_but_the_listed_ones_has_row_level_security_enabled_and_forced() {
+    let db = TestDb::new().await;
+    let client = db.pool.get().await.unwrap();
+    let without = names(
+        &client,
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+            AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+          ORDER BY 1",
+    )
+    .await;
+    let mut allowed: Vec<String> = NO_USER_DATA.iter().map(|t| t.to_string()).collect();
+    allowed.sort();
+    assert_eq!(without, allowed, "tables without forced row-level security");
+}
+
+#[tokio::test]
+async fn function_roles_own_nothing_and_bypass_nothing() {
+    let db = TestDb::new().await;
+    let client = db.pool.get().await.unwrap();
+    for role in roles::ALL {
+        let row = client
+            .query_one(
+                "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin,
+                        (SELECT count(*) FROM pg_class WHERE relowner = r.oid)
+                      + (SELECT count(*) FROM pg_proc WHERE proowner = r.oid)
+                      + (SELECT count(*) FROM pg_type WHERE typowner = r.oid) AS owned
+                   FROM pg_roles r WHERE rolname = $1",
+                &[&role],
+            )
+            .await
+            .unwrap();
+        let flags: (bool, bool, bool, bool, bool) =
+            (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        assert_eq!(flags, (false, false, false, false, true), "{role}");
+        assert_eq!(row.get::<_, i64>("owned"), 0, "{role} owns something");
+    }
+    let owners = names(
+        &client,
+        "SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'",
+    )
+    .await;
+    assert_eq!(owners, vec!["hound_owner".to_owned()]);
+}
+
+/// A connection to the test database as `role`, as the function would open it.
+async fn connect_as(db: &TestDb, role: &'static str) -> deadpool_postgres::Object {
+    db.pool_as(role).get().await.unwrap()
+}
+
+fn refused(err: &tokio_postgres::Error) -> bool {
+    err.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE)
+}
+
+#[tokio::test]
+async fn no_function_role_can_change_the_schema_or_read_outside_its_grants() {
+    let db = TestDb::new().await;
+    // A table each role has no grant on.
+    let outside = [
+        (roles::AUTH, "releases"),
+        (roles::STUDIO, "users"),
+        (roles::LISTENER, "users"),
+        (roles::WORKER, "saves"),
+        (roles::DEAD_LETTER, "refresh_tokens"),
+        (roles::MAINTENANCE, "plays"),
+    ];
+    for (role, table) in outside {
+        let client = connect_as(&db, role).await;
+        for statement in [
+            "CREATE TABLE intruder (id int)".to_owned(),
+            "CREATE FUNCTION intruder() RETURNS int LANGUAGE sql AS 'SELECT 1'".to_owned(),
+            "ALTER TABLE releases ADD COLUMN intruder int".to_owned(),
+            "ALTER TABLE users DISABLE ROW LEVEL SECURITY".to_owned(),
+            "DROP TABLE saves".to_owned(),
+            "TRUNCATE saves".to_owned(),
+            "CREATE POLICY intruder ON users USING (true)".to_owned(),
+            format!("SELECT * FROM {table} LIMIT 1"),
+        ] {
+            let err = client
+                .batch_execute(&statement)
+                .await
+                .expect_err(&format!("{role} may not run {statement}"));
+            assert!(refused(&err), "{role}: {statement}: {err}");
+        }
+    }
+}
+
+/// Everyone's rows, written by the administrator: user B's complete footprint, and user A, in
+/// whose name every function role then tries to reach B's rows.
+struct World {
+    user_a: Uuid,
+    session_a: Uuid,
+    b: Footprint,
+}
+
+struct Footprint {
+    user: Uuid,
+    email: String,
+    artist: Uuid,
+    session: Uuid,
+    release: Uuid,
+    track: Uuid,
+    asset: Uuid,
+    job: Uuid,
+    failed: Uuid,
+    play: Uuid,
+    event: Uuid,
+}
+
+async fn account(client: &tokio_postgres::Client, name: &str) -> (Uuid, String, Uuid, Uuid) {
+    let (user, artist, session) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let email = format!("{name}-{}@example.com", user.simple());
+    client
+        .execute(
+            "INSERT INTO users (id, email, password_hash, display_name, roles)
+             VALUES ($1, $2, 'x', $3, '{listener,artist}')",
+            &[&user, &email, &name],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO listener_profiles (user_id) VALUES ($1)",
+            &[&user],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO artist_profiles (id, user_id, name, slug) VALUES ($1, $2, $3, $4)",
+            &[&artist, &user, &name, &format!("{name}-{}", user.simple())],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO auth_sessions (id, user_id) VALUES ($1, $2)",
+            &[&session, &user],
+        )
+        .await
+        .unwrap();
+    (user, email, artist, session)
+}
+
+async fn world(db: &TestDb) -> World {
+    let client = db.pool.get().await.unwrap();
+    let (user_a, _, _, session_a) = account(&client, "a").await;
+    let (user, email, artist, session) = account(&client, "b").await;
+    let [release, track, asset, job, failed, play, event] = [(); 7].map(|()| Uuid::now_v7());
+    let statements: Vec<(&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>)> =
+        vec![
+        (
+            "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
+             VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + interval '1 day')",
+            vec![&email, &session],
+        ),
+        ("INSERT INTO login_failures (email) VALUES ($1)", vec![&email]),
+        (
+            "INSERT INTO releases (id, artist_id, title, kind, share_token)
+             VALUES ($1, $2, 'B draft', 'album', md5(random()::text))",
+            vec![&release, &artist],
+        ),
+        (
+            "INSERT INTO tracks (id, release_id, position, title) VALUES ($1, $2, 1, 'B track')",
+            vec![&track, &release],
+        ),
+        (
+            "INSERT INTO assets (id, artist_id, release_id, track_id, kind, bucket, key, filename,
+                                 content_type, size_bytes)
+             VALUES ($1, $2, $3, $4, 'master', 'masters', 'b/key', 'b.wav', 'audio/wav', 10)",
+            vec![&asset, &artist, &release, &track],
+        ),
+        (
+            "UPDATE tracks SET master_asset_id = $1 WHERE id = $2",
+            vec![&asset, &track],
+        ),
+        (
+            "INSERT INTO transcode_jobs (id, asset_id) VALUES ($1, $2)",
+            vec![&job, &asset],
+        ),
+        (
+            "INSERT INTO job_steps (job_id, position, name) VALUES ($1, 1, 'probe')",
+            vec![&job],
+        ),
+        (
+            "INSERT INTO variants (id, job_id, asset_id, name, mime, status, bucket, key)
+             VALUES (gen_random_uuid(), $1, $2, 'aac_256', 'audio/mp4', 'complete', 'streams',
+                     'b/aac')",
+            vec![&job, &asset],
+        ),
+        (
+            "INSERT INTO failed_jobs (id, queue, message_id, body, job_id, error, receive_count)
+             VALUES ($1, 'dlq', md5(random()::text), '{}', $2, 'boom', 3)",
+            vec![&failed, &job],
+        ),
+        (
+            "INSERT INTO entitlements (user_id, release_id, source) VALUES ($1, $2, 'grant')",
+            vec![&user, &release],
+        ),
+        (
+            "INSERT INTO saves (user_id, track_id) VALUES ($1, $2)",
+            vec![&user, &track],
+        ),
+        (
+            "INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
+             VALUES ($1, now(), $2, $3, 60000, true, 'album')",
+            vec![&play, &user, &track],
+        ),
+        (
+            "INSERT INTO listen_events (id, at, user_id, type, track_id)
+             VALUES ($1, now(), $2, 'seek', $3)",
+            vec![&event, &user, &track],
+        ),
+    ];
+    for (sql, params) in statements {
+        client
+            .execute(sql, &params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    World {
+        user_a,
+        session_a,
+        b: Footprint {
+            user,
+            email,
+            artist,
+            session,
+            release,
+            track,
+            asset,
+            job,
+            failed,
+            play,
+            event,
+        },
+    }
+}
+
+/// B's rows in each table: the table, a predicate naming them, and a harmless assignment for
+/// the update probe.
+fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
+    vec![
+        (
+            "users",
+            format!("id = '{}'", b.user),
+            "display_name = display_name",
+        ),
+        (
+            "listener_profiles",
+            format!("user_id = '{}'", b.user),
+            "allow_explicit = allow_explicit",
+        ),
+        (
+            "artist_profiles",
+            format!("id = '{}'", b.artist),
+            "name = name",
+        ),
+        (
+            "auth_sessions",
+            format!("id = '{}'", b.session),
+            "refreshed_at = refreshed_at",
+        ),
+        (
+            "refresh_tokens",
+            format!("session_id = '{}'", b.session),
+            "rotated_at = rotated_at",
+        ),
+        (
+            "login_failures",
+            format!("email = '{}'", b.email),
+            "attempted_at = attempted_at",
+        ),
+        ("releases", format!("id = '{}'", b.release), "title = title"),
+        ("tracks", format!("id = '{}'", b.track), "title = title"),
+        (
+            "assets",
+            format!("id = '{}'", b.asset),
+            "filename = filename",
+        ),
+        (
+            "transcode_jobs",
+            format!("id = '{}'", b.job),
+            "progress = progress",
+        ),
+        (
+            "job_steps",
+            format!("job_id = '{}'", b.job),
+            "progress_pct = progress_pct",
+        ),
+        ("variants", format!("job_id = '{}'", b.job), "mime = mime"),
+        (
+            "failed_jobs",
+            format!("id = '{}'", b.failed),
+            "error = error",
+        ),
+        (
+            "entitlements",
+            format!("user_id = '{}'", b.user),
+            "source = source",
+        ),
+        (
+            "saves",
+            format!("user_id = '{}'", b.user),
+            "saved_at = saved_at",
+        ),
+        (
+            "plays",
+            format!("id = '{}'", b.play),
+            "ms_played = ms_played",
+        ),
+        (
+            "listen_events",
+            format!("id = '{}'", b.event),
+            "props = props",
+        ),
+    ]
+}
+
+/// Artist profiles are every artist's public face: readable by all, written by their owner.
+const PUBLIC_READ: &[&str] = &["artist_profiles"];
+
+/// Run one statement as `role` in a transaction carrying user A's context; the number of rows
+/// it returned or touched, or `None` when the role is refused outright.
+async fn as_user_a(
+    client: &mut deadpool_postgres::Object,
+    world: &World,
+    sql: &str,
+) -> Option<u64> {
+    let tx = client.transaction().await.unwrap();
+    tx.execute(
+        "SELECT set_config('hound.user_id', $1, true), set_config('hound.session_id', $2, true)",
+        &[&world.user_a.to_string(), &world.session_a.to_string()],
+    )
+    .await
+    .unwrap();
+    let outcome = if sql.starts_with("SELECT") {
+        tx.query(sql, &[]).await.map(|rows| rows.len() as u64)
+    } else {
+        tx.execute(sql, &[]).await
+    };
+    tx.rollback().await.ok();
+    match outcome {
+        Ok(n) => Some(n),
+        Err(e) if refused(&e) => None,
+        Err(e) => panic!("{sql}: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn in_a_users_name_no_function_role_reads_or_changes_another_users_rows() {
+    let db = TestDb::new().await;
+    let world = world(&db).await;
+    let admin = db.pool.get().await.unwrap();
+    let probes = b_rows(&world.b);
+
+    // Every table with row-level security is probed: a new one must be added above.
+    let mut probed: Vec<String> = probes.iter().map(|(t, _, _)| t.to_string()).collect();
+    probed.sort();
+    let protected = names(
+        &admin,
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relrowsecurity
+            AND NOT c.relispartition
+          ORDER BY 1",
+    )
+    .await;
+    assert_eq!(probed, protected);
+
+    for role in roles::ALL {
+        let mut client = connect_as(&db, role).await;
+        for (table, predicate, assignment) in &probes {
+            let before: i64 = admin
+                .query_one(
+                    &format!("SELECT count(*) FROM {table} WHERE {predicate}"),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert!(before > 0, "the fixture has B's rows in {table}");
+            if !PUBLIC_READ.contains(table) {
+                let read = as_user_a(
+                    &mut client,
+                    &world,
+                    &format!("SELECT 1 FROM {table} WHERE {predicate}"),
+                )
+                .await;
+                assert!(
+                    matches!(read, None | Some(0)),
+                    "{role} reads B's {table}: {read:?}"
+                );
+            }
+            let update = as_user_a(
+                &mut client,
+                &world,
+                &format!("UPDATE {table} SET {assignment} WHERE {predicate}"),
+            )
+            .await;
+            assert!(
+                matches!(update, None | Some(0)),
+                "{role} updates B's {table}: {update:?}"
+            );
+            let delete = as_user_a(
+                &mut client,
+                &world,
+                &format!("DELETE FROM {table} WHERE {predicate}"),
+            )
+            .await;
+            assert!(
+                matches!(delete, None | Some(0)),
+                "{role} deletes B's {table}: {delete:?}"
+            );
+            let after: i64 = admin
+                .query_one(
+                    &format!("SELECT count(*) FROM {table} WHERE {predicate}"),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(before, after, "{role} changed B's {table}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_share_token_opens_its_own_release_only() {
+    let db = TestDb::new().await;
+    let admin = db.pool.get().await.unwrap();
+    let (_, _, artist, _) = account(&admin, "owner").await;
+    let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+    for (id, token) in [(x, "token-x"), (y, "token-y")] {
+        admin
+            .execute(
+                "INSERT INTO releases (id, artist_id, title, kind, share_token, access, status,
+                                       publish_at, published_at)
+                 VALUES ($1, $2, 'Unlisted', 'album', $3, 'unlisted', 'published', now(), now())",
+                &[&id, &artist, &token],
+            )
+            .await
+            .unwrap();
+    }
+    let mut listener = connect_as(&db, roles::LISTENER).await;
+    let mut visible = async |token: Option<&str>| {
+        let tx = listener.transaction().await.unwrap();
+        if let Some(token) = token {
+            tx.execute(
+                "SELECT set_config('hound.share_token', $1, true)",
+                &[&token],
+            )
+            .await
+            .unwrap();
+        }
+        let rows = tx
+            .query(
+                "SELECT id FROM releases WHERE id = ANY ($1) ORDER BY id",
+                &[&vec![x, y]],
+            )
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get::<_, Uuid>(0)).collect::<Vec<_>>()
+    };
+    assert_eq!(visible(None).await, Vec::<Uuid>::new());
+    assert_eq!(visible(Some("token-x")).await, vec![x]);
+    assert_eq!(visible(Some("token-y")).await, vec![y]);
+    assert_eq!(visible(Some("token-z")).await, Vec::<Uuid>::new());
+}
