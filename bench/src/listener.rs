@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::SinkExt as _;
-use hound_domain::ids::{TrackId, UserId};
-use hound_domain::listener::{Media, PlayInput};
+use hound_domain::ids::{ReleaseId, TrackId, UserId};
+use hound_domain::listener::{Media, PlayInput, Viewer};
 use hound_testing::{Call, TestAws, TestDb, test_keys};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -258,7 +258,55 @@ pub async fn run() {
         Some(3.0),
     );
 
+    rls_overhead(&db, &aws, &catalogue, n).await;
     ingest(&db, tracks).await;
+}
+
+/// Row-level security's own cost: the album and stream reads of the domain, the same statements
+/// with the same arguments, as the listener role (policies applied) and as the administrator
+/// (a superuser, whom policies do not apply to).
+async fn rls_overhead(db: &TestDb, aws: &TestAws, catalogue: &Catalogue, n: usize) {
+    let media = Media::new(aws.storage.clone(), None);
+    let viewer = Viewer::default();
+    let with_rls = db.pool_as(hound_domain::db::roles::LISTENER);
+    let without = db.pool.clone();
+    let mut results = Vec::new();
+    for (name, pool) in [("RLS", &with_rls), ("no RLS", &without)] {
+        let client = pool.get().await.unwrap();
+        let (mut releases, mut tracks) = (Lcg(19), Lcg(23));
+        let album = stats(
+            timed(n, || {
+                let id = ReleaseId::from_uuid(
+                    catalogue.releases[releases.next(catalogue.releases.len())],
+                );
+                let (client, media, viewer) = (&client, &media, &viewer);
+                async move {
+                    hound_domain::listener::album(client, media, viewer, id)
+                        .await
+                        .unwrap();
+                }
+            })
+            .await,
+        );
+        let stream = stats(
+            timed(n, || {
+                let (id, _) = catalogue.tracks[tracks.next(catalogue.tracks.len())];
+                let (client, media, viewer) = (&client, &media, &viewer);
+                async move {
+                    hound_domain::listener::stream(client, media, viewer, TrackId::from_uuid(id))
+                        .await
+                        .unwrap();
+                }
+            })
+            .await,
+        );
+        results.push((name, album, stream));
+    }
+    let (_, album_rls, stream_rls) = &results[0];
+    let (_, album_bare, stream_bare) = &results[1];
+    println!("row-level security: the same domain reads as hound_listener vs as a superuser");
+    row("album read, RLS on", album_rls, album_bare, Some(1.2));
+    row("stream read, RLS on", stream_rls, stream_bare, Some(1.2));
 }
 
 /// 500-play batches through `record_plays`, against COPY of rows of the same shape in batches

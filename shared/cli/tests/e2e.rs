@@ -50,8 +50,10 @@ async fn the_demo_walk_passes_end_to_end() {
         ("LOG_FORMAT", "json".into()),
     ];
     env.extend(jwt_env("e2e"));
-    // The first request to each function builds it (make test builds them beforehand).
-    let watch = Watch::start(&env, "/v1/listener/home", Duration::from_secs(600)).await;
+    // The first request to each HTTP function builds it under watch: pay that before the walk
+    // (whose requests have timeouts of their own).
+    let ready = ["/v1/listener/home", "/v1/auth/me", "/v1/studio/profile"];
+    let watch = Watch::start(&env, &ready, Duration::from_secs(900)).await;
     let base = watch.base.clone();
     let log_path = watch.log_path.clone();
     let poller = tokio::process::Command::new(env!("CARGO_BIN_EXE_hound"))

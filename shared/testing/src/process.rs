@@ -41,9 +41,10 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Start watch and wait (up to `timeout`) until `ready_path` answers: the first request
-    /// builds the function that serves it.
-    pub async fn start(env: &[(&str, String)], ready_path: &str, timeout: Duration) -> Self {
+    /// Start watch and wait (up to `timeout` in all) until each of `ready_paths` answers: the
+    /// first request to a function builds it, and a test should not pay that inside its own
+    /// request timeouts.
+    pub async fn start(env: &[(&str, String)], ready_paths: &[&str], timeout: Duration) -> Self {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let log_path = std::env::temp_dir().join(format!("hound-watch-{port}.log"));
@@ -73,18 +74,21 @@ impl Watch {
         };
         let http = reqwest::Client::new();
         let deadline = Instant::now() + timeout;
-        while http
-            .get(format!("{}{ready_path}", watch.base))
-            .send()
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch did not start (log: {})",
-                watch.log_path.display()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        for path in ready_paths {
+            while http
+                .get(format!("{}{path}", watch.base))
+                .timeout(deadline.saturating_duration_since(Instant::now()))
+                .send()
+                .await
+                .is_err()
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "cargo lambda watch did not answer {path} (log: {})",
+                    watch.log_path.display()
+                );
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
         }
         watch
     }

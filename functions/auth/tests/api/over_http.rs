@@ -17,7 +17,7 @@ async fn signup_login_me_refresh_logout_over_cargo_lambda_watch() {
     ];
     env.extend(jwt_env("http"));
     // The first request builds the function; wait until it answers.
-    let watch = Watch::start(&env, "/v1/auth/me", Duration::from_secs(300)).await;
+    let watch = Watch::start(&env, &["/v1/auth/me"], Duration::from_secs(600)).await;
     let base = watch.base.clone();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
