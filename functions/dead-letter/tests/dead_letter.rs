@@ -9,16 +9,16 @@ use hound_domain::jobs::dead_letter as dlq;
 use hound_testing::Fixture;
 use hound_worker::Worker;
 
-/// `hound dlq redrive <id>`: in one transaction, committed when the message is back.
+/// `hound dlq redrive <id>`: the job requeued and committed, then the message back.
 async fn redrive(
     fx: &Fixture,
     id: hound_domain::ids::FailedJobId,
 ) -> Result<dlq::FailedJob, dlq::RedriveError> {
     let mut client = hound_domain::db::connect(&fx.db.pool).await?;
     let tx = hound_domain::db::begin(&mut client).await?;
-    let redriven = dlq::redrive(&tx, &fx.aws.queue, id).await?;
+    let failed = dlq::prepare_redrive(&tx, id).await?;
     tx.commit().await?;
-    Ok(redriven)
+    dlq::send_redrive(&client, &fx.aws.queue, &failed).await
 }
 
 /// The transcoder function's handler, as Lambda calls it (no backoff in tests).

@@ -1,7 +1,7 @@
-//! The maintenance function, run by an EventBridge schedule (infra/template.yaml) with the input
-//! `{"task": "partitions", "months_ahead": 2, "keep_days": 400}`: `hound partitions ensure` and
-//! `hound partitions prune` in one call, so telemetry always has a partition to land in and old
-//! months go as whole partitions.
+//! The maintenance function, run by EventBridge schedules (infra/template.yaml): daily with
+//! `{"task": "partitions", "months_ahead": 2, "keep_days": 400}` (`hound partitions ensure` and
+//! `prune` in one call, so telemetry always has a partition to land in and old months go as whole
+//! partitions), and hourly with `{"task": "janitors"}` (expired login failures).
 
 use hound_domain::db::{self, Pool};
 use hound_domain::partitions;
@@ -16,6 +16,16 @@ pub enum Task {
         /// Keep this many days of plays and events; `null` keeps everything.
         keep_days: Option<u32>,
     },
+    /// Remove what has expired: login failures out of the throttle's window, at most `limit`
+    /// rows a run (the next run takes the rest).
+    Janitors {
+        #[serde(default = "default_janitor_limit")]
+        limit: i64,
+    },
+}
+
+fn default_janitor_limit() -> i64 {
+    10_000
 }
 
 fn default_months_ahead() -> i32 {
@@ -26,6 +36,7 @@ fn default_months_ahead() -> i32 {
 pub struct Report {
     pub created: Vec<String>,
     pub dropped: Vec<String>,
+    pub login_failures_removed: u64,
 }
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
@@ -52,7 +63,21 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
                 None => Vec::new(),
             };
             tracing::info!(?created, ?dropped, "partitions maintained");
-            Ok(Report { created, dropped })
+            Ok(Report {
+                created,
+                dropped,
+                login_failures_removed: 0,
+            })
+        }
+        Task::Janitors { limit } => {
+            anyhow::ensure!((1..=100_000).contains(&limit), "limit must be 1..=100000");
+            let removed = hound_domain::auth::prune_login_failures(&client, limit).await?;
+            tracing::info!(removed, "expired login failures removed");
+            Ok(Report {
+                created: Vec::new(),
+                dropped: Vec::new(),
+                login_failures_removed: removed,
+            })
         }
     }
 }

@@ -50,7 +50,8 @@ async fn the_schedule_creates_months_ahead_and_is_idempotent() {
         second,
         maintenance::Report {
             created: vec![],
-            dropped: vec![]
+            dropped: vec![],
+            login_failures_removed: 0,
         }
     );
 }
@@ -64,4 +65,51 @@ async fn a_keep_window_shorter_than_telemetry_accepts_is_refused() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("keep_days"), "{err}");
+}
+
+#[tokio::test]
+async fn the_janitors_remove_expired_login_failures_only_and_in_bounded_runs() {
+    let db = TestDb::new().await;
+    let admin = db.pool.get().await.unwrap();
+    admin
+        .batch_execute(
+            "INSERT INTO login_failures (email, attempted_at)
+             SELECT 'gone' || n || '@example.com', now() - interval '2 hours'
+               FROM generate_series(1, 5) n;
+             INSERT INTO login_failures (email) VALUES ('fresh@example.com');",
+        )
+        .await
+        .unwrap();
+    let pool = db.pool_as(hound_domain::db::roles::MAINTENANCE);
+    let task = |limit: i64| -> maintenance::Task {
+        serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
+    };
+    let first = maintenance::handle(&pool, task(3)).await.unwrap();
+    assert_eq!(first.login_failures_removed, 3, "a run is bounded");
+    let second = maintenance::handle(&pool, task(3)).await.unwrap();
+    assert_eq!(second.login_failures_removed, 2);
+    let third = maintenance::handle(&pool, task(3)).await.unwrap();
+    assert_eq!(third.login_failures_removed, 0, "idempotent once done");
+    let left: Vec<String> = admin
+        .query("SELECT email FROM login_failures", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, vec!["fresh@example.com".to_owned()]);
+    // The schedule's own input runs too.
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/maintenance-janitors.json"
+    ))
+    .unwrap();
+    let sample: maintenance::Task = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        maintenance::handle(&pool, sample)
+            .await
+            .unwrap()
+            .login_failures_removed,
+        0
+    );
 }

@@ -100,6 +100,24 @@ async fn bad_covers_fail_with_their_codes() {
             "image/png",
             "not_image",
         ),
+        // A decompression bomb in miniature: small on disk (one flat colour), 6400² decoded.
+        (
+            fx.ffmpeg(
+                "huge.png",
+                &[
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "color=c=gray:s=6400x6400",
+                    "-frames:v",
+                    "1",
+                    "-pix_fmt",
+                    "gray",
+                ],
+            ),
+            "image/png",
+            "cover_too_large",
+        ),
     ];
     for (path, content_type, code) in cases {
         let (_, job_id) = fx.upload(AssetKind::Cover, None, &path, content_type).await;

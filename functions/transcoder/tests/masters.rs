@@ -289,6 +289,22 @@ async fn an_empty_object_is_corrupt() {
         )
         .await
         .unwrap();
+    // The row agrees with the empty object (else the worker refuses it as upload_changed).
+    let etag = fx
+        .aws
+        .storage
+        .head(&fx.aws.storage.masters_bucket, &key)
+        .await
+        .unwrap()
+        .unwrap()
+        .etag;
+    client
+        .execute(
+            "UPDATE assets SET etag = $2 WHERE id = $1",
+            &[&asset, &etag],
+        )
+        .await
+        .unwrap();
     fx.deliver(transcode).await;
     let job = fx.job(job_id).await;
     assert_eq!(job["status"], "failed");
@@ -545,4 +561,90 @@ async fn a_failed_message_comes_back_after_the_backoff_not_the_queue_timeout() {
     tokio::time::sleep(std::time::Duration::from_millis(2600)).await;
     let again = fx.receive(fx.queue_url()).await;
     assert_eq!(again.len(), 1, "back after the 2 s backoff");
+}
+
+#[tokio::test]
+async fn manifests_and_playlists_are_refused_without_any_connection() {
+    let fx = Fixture::new().await;
+    // Something to connect to, which must never hear from the worker.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let manifests = [
+        (
+            "playlist.m3u8",
+            format!(
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n{url}/a.ts\n#EXT-X-ENDLIST\n"
+            ),
+        ),
+        (
+            "stream.mpd",
+            format!(
+                "<?xml version=\"1.0\"?>\n<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" \
+                 mediaPresentationDuration=\"PT10S\" minBufferTime=\"PT2S\" \
+                 profiles=\"urn:mpeg:dash:profile:isoff-on-demand:2011\"><BaseURL>{url}/</BaseURL>\
+                 <Period><AdaptationSet mimeType=\"audio/mp4\"><Representation id=\"a\" \
+                 bandwidth=\"128000\"><BaseURL>a.m4a</BaseURL></Representation></AdaptationSet>\
+                 </Period></MPD>\n"
+            ),
+        ),
+        (
+            "list.ffconcat",
+            format!("ffconcat version 1.0\nfile '{url}/a.wav'\nfile '/etc/passwd'\n"),
+        ),
+    ];
+    for (name, text) in manifests {
+        let path = fx.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let track = fx.track(name).await;
+        let (_, job_id) = fx
+            .upload(AssetKind::Master, Some(track), &path, "audio/mpeg")
+            .await;
+        let (_, response) = fx.deliver(transcode).await;
+        assert!(response.batch_item_failures.is_empty());
+        let job = fx.job(job_id).await;
+        assert_eq!(job["status"], "failed", "{name}: {job}");
+        assert_eq!(job["error_code"], "not_audio", "{name}: {job}");
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the worker connected somewhere"
+    );
+}
+
+#[tokio::test]
+async fn an_upload_swapped_after_complete_fails_instead_of_diverging() {
+    let fx = Fixture::new().await;
+    let track = fx.track("Swapped").await;
+    let wav = fx.music("first.wav", 3, &["-c:a", "pcm_s16le"]);
+    let (asset, job_id) = fx
+        .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
+        .await;
+    // The presigned PUT is still valid: another object lands at the same key.
+    let row = fx
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT bucket, key FROM assets WHERE id = $1", &[&asset])
+        .await
+        .unwrap();
+    let (bucket, key): (String, String) = (row.get(0), row.get(1));
+    let other = std::fs::read(fx.music("other.wav", 4, &["-c:a", "pcm_s16le"])).unwrap();
+    fx.aws
+        .storage
+        .upload_bytes(&bucket, &key, other, "audio/wav")
+        .await
+        .unwrap();
+
+    let (_, response) = fx.deliver(transcode).await;
+    assert!(response.batch_item_failures.is_empty());
+    let job = fx.job(job_id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error_code"], "upload_changed", "{job}");
+    assert!(
+        fx.stream_keys().await.is_empty(),
+        "nothing of it was published"
+    );
 }

@@ -48,9 +48,11 @@ pub async fn redrive(id: FailedJobId) -> anyhow::Result<()> {
     let aws = hound_domain::aws::aws_config().await;
     let queue = hound_domain::aws::Queue::from_env(&aws)?;
     let mut client = db::connect(&db::pool_from_env()?).await?;
+    // The job is requeued and committed first: its message must not reach a worker before.
     let tx = db::begin(&mut client).await?;
-    let failed = dead_letter::redrive(&tx, &queue, id).await?;
+    let failed = dead_letter::prepare_redrive(&tx, id).await?;
     tx.commit().await?;
+    let failed = dead_letter::send_redrive(&client, &queue, &failed).await?;
     println!("redriven to {}:", queue.transcode_queue_url);
     print_one(&failed);
     Ok(())

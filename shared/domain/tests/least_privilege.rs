@@ -177,14 +177,16 @@ async fn world(db: &TestDb) -> World {
     let (user_a, _, _, session_a) = account(&client, "a").await;
     let (user, email, artist, session) = account(&client, "b").await;
     let [release, track, asset, job, failed, play, event] = [(); 7].map(|()| Uuid::now_v7());
-    let statements: Vec<(&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>)> =
-        vec![
+    let statements: Vec<(&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>)> = vec![
         (
             "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
              VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + interval '1 day')",
             vec![&email, &session],
         ),
-        ("INSERT INTO login_failures (email) VALUES ($1)", vec![&email]),
+        (
+            "INSERT INTO login_failures (email) VALUES ($1)",
+            vec![&email],
+        ),
         (
             "INSERT INTO releases (id, artist_id, title, kind, share_token)
              VALUES ($1, $2, 'B draft', 'album', md5(random()::text))",
@@ -235,6 +237,10 @@ async fn world(db: &TestDb) -> World {
             "INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
              VALUES ($1, now(), $2, $3, 60000, true, 'album')",
             vec![&play, &user, &track],
+        ),
+        (
+            "INSERT INTO play_counts (user_id, track_id, day, plays) VALUES ($1, $2, current_date, 1)",
+            vec![&user, &track],
         ),
         (
             "INSERT INTO listen_events (id, at, user_id, type, track_id)
@@ -338,6 +344,11 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "plays",
             format!("id = '{}'", b.play),
             "ms_played = ms_played",
+        ),
+        (
+            "play_counts",
+            format!("user_id = '{}'", b.user),
+            "plays = plays",
         ),
         (
             "listen_events",

@@ -18,7 +18,7 @@ use crate::embedding::{self, ANALYSIS_SAMPLE_RATE, Embedding};
 use crate::error::{MediaError, Refusal};
 use crate::loudness::{self, Loudness, SILENCE_LUFS};
 use crate::probe::AudioInfo;
-use crate::tool::{tail, tool};
+use crate::tool::{Input, pinned_ffmpeg_input, tail, tool};
 use crate::waveform::{self, Waveform};
 
 /// An audio rendition listeners stream.
@@ -151,17 +151,15 @@ pub fn output_options(audio: &AudioInfo, rendition: &Rendition) -> Vec<String> {
 
 fn base_command(input: &Path) -> tokio::process::Command {
     let mut command = tool("ffmpeg");
-    command
-        .args([
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-y",
-            "-threads",
-            "1",
-        ])
-        .arg("-i")
-        .arg(input);
+    command.args([
+        "-nostdin",
+        "-hide_banner",
+        "-nostats",
+        "-y",
+        "-threads",
+        "1",
+    ]);
+    pinned_ffmpeg_input(&mut command, Input::Audio, input);
     command
 }
 
@@ -408,18 +406,9 @@ pub async fn cover_sizes(input: &Path, dir: &Path) -> Result<Vec<CoverSize>, Med
     }
     graph.pop();
     let mut command = tool("ffmpeg");
-    command
-        .args([
-            "-nostdin",
-            "-hide_banner",
-            "-nostats",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-        ])
-        .arg(input)
-        .args(["-filter_complex", &graph]);
+    command.args(["-nostdin", "-hide_banner", "-nostats", "-v", "error", "-y"]);
+    pinned_ffmpeg_input(&mut command, Input::Picture, input);
+    command.args(["-filter_complex", &graph]);
     for out in &outputs {
         let format = if out.mime == "image/jpeg" {
             "jpeg"

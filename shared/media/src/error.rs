@@ -21,6 +21,8 @@ pub enum Refusal {
     CoverNotSquare(String),
     #[error("{0}")]
     CoverTooSmall(String),
+    #[error("{0}")]
+    CoverTooLarge(String),
 }
 
 impl Refusal {
@@ -34,6 +36,7 @@ impl Refusal {
             Refusal::NotImage(_) => "not_image",
             Refusal::CoverNotSquare(_) => "cover_not_square",
             Refusal::CoverTooSmall(_) => "cover_too_small",
+            Refusal::CoverTooLarge(_) => "cover_too_large",
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{MediaError, Refusal};
-use crate::tool::tool;
+use crate::tool::{Input, pinned_input, tool};
 
 /// Masters longer than this are refused (`too_long`).
 pub const MAX_MASTER_SECONDS: f64 = 30.0 * 60.0;
@@ -15,6 +15,9 @@ pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 8_000..=384_000;
 pub const CHANNELS: std::ops::RangeInclusive<u32> = 1..=8;
 /// Covers must be at least this many pixels on their shorter side.
 pub const MIN_COVER_PX: u32 = 1000;
+/// Largest cover side: a bigger picture is refused from its header, before anything decodes it
+/// (a 16000×16000 PNG is ~1 MB on disk and gigabytes decoded).
+pub const MAX_COVER_PX: usize = 6000;
 /// Covers may differ from square by this fraction of their longer side.
 pub const SQUARE_TOLERANCE: f64 = 0.01;
 
@@ -60,25 +63,40 @@ pub struct ImageInfo {
     pub height: u32,
 }
 
-async fn run(path: &Path) -> Result<Option<Raw>, MediaError> {
-    let output = tool("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(path)
+/// Why ffprobe gave nothing.
+enum Unread {
+    /// It is some container, just not one of those allowed (a manifest, a picture as a master).
+    NotAllowed,
+    /// Nothing could make sense of it.
+    Unreadable,
+}
+
+async fn run(path: &Path, input: Input) -> Result<Result<Raw, Unread>, MediaError> {
+    let mut command = tool("ffprobe");
+    command.args([
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+    ]);
+    pinned_input(&mut command, input, path);
+    let output = command
         .output()
         .await
         .map_err(|e| MediaError::Tool(format!("ffprobe could not run: {e}")))?;
     if !output.status.success() {
-        // ffprobe exits 1 on data it cannot parse: that is the file's fault, not ours.
-        return Ok(None);
+        // ffprobe exits 1 on data it cannot parse, or on a container it may not open: the
+        // file's fault, not ours.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Ok(Err(if stderr.contains("not on whitelist") {
+            Unread::NotAllowed
+        } else {
+            Unread::Unreadable
+        }));
     }
-    Ok(serde_json::from_slice(&output.stdout).ok())
+    Ok(serde_json::from_slice(&output.stdout).map_err(|_| Unread::Unreadable))
 }
 
 fn parse_f64(s: Option<&String>) -> Option<f64> {
@@ -96,9 +114,21 @@ pub async fn audio(path: &Path) -> Result<AudioInfo, MediaError> {
     {
         return Err(Refusal::Corrupt("The file is empty.".into()).into());
     }
-    let raw = run(path).await?.ok_or_else(|| {
-        Refusal::Corrupt("The file could not be read as audio or any other media.".into())
-    })?;
+    let raw = match run(path, Input::Audio).await? {
+        Ok(raw) => raw,
+        Err(Unread::NotAllowed) => {
+            return Err(Refusal::NotAudio(
+                "The file is not WAV, FLAC, AIFF, MP3 or ALAC/AAC in MP4.".into(),
+            )
+            .into());
+        }
+        Err(Unread::Unreadable) => {
+            return Err(Refusal::Corrupt(
+                "The file could not be read as audio or any other media.".into(),
+            )
+            .into());
+        }
+    };
     let format = raw.format.as_ref();
     let format_name = format
         .and_then(|f| f.format_name.clone())
@@ -153,10 +183,20 @@ pub async fn audio(path: &Path) -> Result<AudioInfo, MediaError> {
     })
 }
 
-/// Probe a cover: one still JPEG or PNG picture, square within 1 %, at least 1000 px.
+/// Probe a cover: one still JPEG or PNG picture, square within 1 %, 1000–6000 px a side.
 pub async fn image(path: &Path) -> Result<ImageInfo, MediaError> {
     let not_image = || Refusal::NotImage("The file is not a JPEG or PNG picture.".into());
-    let raw = run(path).await?.ok_or_else(not_image)?;
+    // The header alone says how big it would be decoded: refuse a bomb before ffprobe reads it.
+    if let Ok(size) = imagesize::size(path)
+        && size.width.max(size.height) > MAX_COVER_PX
+    {
+        return Err(Refusal::CoverTooLarge(format!(
+            "The cover is {}×{}; it must be at most {MAX_COVER_PX}×{MAX_COVER_PX}.",
+            size.width, size.height
+        ))
+        .into());
+    }
+    let raw = run(path, Input::Picture).await?.map_err(|_| not_image())?;
     let format_name = raw
         .format
         .as_ref()

@@ -28,6 +28,9 @@ pub use retry::Retry;
 use crate::pipeline::Pipeline;
 use crate::retry::Failure;
 
+/// The error code of a job whose upload was replaced after `complete`.
+pub const UPLOAD_CHANGED: &str = "upload_changed";
+
 /// How long a claim lasts without a progress write. Progress is written at least every few
 /// seconds while a job runs, so only a dead worker's lease runs out.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
@@ -151,6 +154,13 @@ impl Worker {
                 Ok(Outcome::Refused(job_id, refusal.code()))
             }
             Err(Failure::LeaseLost) => Ok(Outcome::HeldElsewhere(job_id)),
+            Err(Failure::Changed) => {
+                tracing::warn!(%job_id, "the uploaded object changed after complete");
+                let message = "The uploaded file changed after it was completed; upload it again.";
+                self.fail(&claim, UPLOAD_CHANGED, message, StepName::Probe)
+                    .await?;
+                Ok(Outcome::Refused(job_id, UPLOAD_CHANGED))
+            }
             Err(Failure::Retry(err)) => {
                 tracing::warn!(%job_id, error = %err, "job will be retried");
                 self.release(job_id, &err.0).await;

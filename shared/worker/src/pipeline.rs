@@ -44,7 +44,10 @@ impl Pipeline<'_> {
         let input = dir.path().join("input");
         self.step(job, JobStatus::Probing, 1, &[running(StepName::Probe, 0)])
             .await?;
-        self.storage.download(&job.bucket, &job.key, &input).await?;
+        self.storage
+            .download_if(&job.bucket, &job.key, &input, job.etag.as_deref())
+            .await?
+            .ok_or(Failure::Changed)?;
         match job.kind {
             AssetKind::Master => self.master(job, &input, dir.path()).await,
             AssetKind::Cover => self.cover(job, &input, dir.path()).await,

@@ -35,6 +35,8 @@ pub(crate) enum Failure {
     Refused(Refusal, StepName),
     /// Another worker took the job over.
     LeaseLost,
+    /// The uploaded object is no longer the one that was completed.
+    Changed,
     Retry(Retry),
 }
 

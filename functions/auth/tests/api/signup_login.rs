@@ -296,3 +296,20 @@ async fn unknown_emails_are_throttled_too() {
         "rate_limited",
     );
 }
+
+#[tokio::test]
+async fn a_login_with_an_overlong_email_is_a_400_naming_the_field() {
+    let (db, router) = app().await;
+    let email = format!("{}@example.com", "a".repeat(3000));
+    let response = login(&router, "listener", &email, PASSWORD).await;
+    assert_error(&response, 400, "invalid_request");
+    assert!(field_problem(&response, "email").is_string());
+    // Nothing was counted for it.
+    let client = db.pool.get().await.unwrap();
+    let failures: i64 = client
+        .query_one("SELECT count(*) FROM login_failures", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(failures, 0);
+}

@@ -12,8 +12,9 @@ async fn plays(app: &App, listener: &Account, track: Uuid, n: usize) {
         .unwrap();
     let plays: Vec<_> = (0..n)
         .map(|_| {
+            // A minute: a play that counts toward popularity (at least 30 s).
             json!({"id": Uuid::new_v4(), "track_id": track, "started_at": started,
-                        "ms_played": 1000, "completed": false, "source": "home"})
+                        "ms_played": 60_000, "completed": false, "source": "home"})
         })
         .collect();
     let r = Call::post("/v1/listener/telemetry/plays")
@@ -141,4 +142,98 @@ async fn home_runs_one_statement_whatever_the_number_of_cards() {
     assert_eq!(full.body["new_releases"].as_array().unwrap().len(), 20);
     assert_eq!(full.body["popular"].as_array().unwrap().len(), 20);
     assert_eq!((with_none, with_forty), (1, 1));
+}
+
+async fn post_plays(app: &App, listener: &Account, track: Uuid, n: usize, ms_played: i64) {
+    let started = (time::OffsetDateTime::now_utc() - Duration::hours(1))
+        .format(&Rfc3339)
+        .unwrap();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let plays: Vec<_> = chunk
+            .iter()
+            .map(|_| {
+                json!({"id": Uuid::new_v4(), "track_id": track, "started_at": started,
+                       "ms_played": ms_played, "completed": false, "source": "home"})
+            })
+            .collect();
+        let r = Call::post("/v1/listener/telemetry/plays")
+            .json(&json!({"plays": plays}))
+            .bearer(&listener.token)
+            .send(&app.router)
+            .await;
+        assert_eq!(r.body["accepted"], chunk.len(), "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn popularity_counts_real_listens_a_few_times_per_listener_per_day() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let spammer = app.account("listener", "spammer@example.com").await;
+    let (fan_a, fan_b) = (
+        app.account("listener", "a@example.com").await,
+        app.account("listener", "b@example.com").await,
+    );
+    let (pushed, _) = app.release(&owner, "published", "public", None).await;
+    let (loved, _) = app.release(&owner, "published", "public", None).await;
+    let (short, _) = app.release(&owner, "published", "public", None).await;
+    let pushed_track = app.playable_track(pushed, 1, 180_000, -14.0, -3.0).await;
+    let loved_track = app.playable_track(loved, 1, 180_000, -14.0, -3.0).await;
+    let short_track = app.playable_track(short, 1, 12_000, -14.0, -3.0).await;
+
+    // 2,000 zero-length plays and 50 full ones, all from one listener, on one day.
+    post_plays(&app, &spammer, pushed_track, 2000, 0).await;
+    post_plays(&app, &spammer, pushed_track, 50, 180_000).await;
+    // Two listeners who really listened, once each.
+    post_plays(&app, &fan_a, loved_track, 1, 40_000).await;
+    post_plays(&app, &fan_b, loved_track, 1, 30_000).await;
+    // A 12-second track counts when played whole, not when skipped.
+    post_plays(&app, &fan_a, short_track, 1, 12_000).await;
+    post_plays(&app, &fan_b, short_track, 1, 5_000).await;
+
+    // Every play is stored; only what qualifies, capped, reaches the rollup.
+    assert_eq!(
+        app.count("SELECT count(*) FROM plays").await,
+        2000 + 50 + 2 + 2
+    );
+    let counted = |release: Uuid| {
+        let app = &app;
+        async move {
+            app.count(&format!(
+                "SELECT coalesce(sum(plays), 0)::bigint FROM release_play_days
+                  WHERE release_id = '{release}'"
+            ))
+            .await
+        }
+    };
+    assert_eq!(
+        counted(pushed).await,
+        3,
+        "one listener, one track, one day: three at most"
+    );
+    assert_eq!(counted(loved).await, 2);
+    assert_eq!(counted(short).await, 1);
+    let r = app.get("/v1/listener/home", None).await;
+    assert_eq!(
+        ids(&r.body["popular"]),
+        [pushed.to_string(), loved.to_string(), short.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn concurrent_batches_of_one_listener_count_at_most_three() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 180_000, -14.0, -3.0).await;
+    let batches = (0..8).map(|_| post_plays(&app, &fan, track, 2, 60_000));
+    futures::future::join_all(batches).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT plays FROM release_play_days WHERE release_id = '{release}'"
+        ))
+        .await,
+        3
+    );
 }

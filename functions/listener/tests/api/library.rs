@@ -134,3 +134,51 @@ async fn the_library_pages_newest_first_by_cursor() {
     .await;
     assert_error(&r, 400, "invalid_request");
 }
+
+#[tokio::test]
+async fn an_unlisted_releases_tracks_need_its_token_to_be_saved_or_played() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (unlisted, _) = app.release(&owner, "published", "unlisted", None).await;
+    let track = app.playable_track(unlisted, 1, 60_000, -14.0, -3.0).await;
+
+    // Holding a track id is not holding the release's link: no token came, so 404 as on the
+    // album page and the stream without it.
+    let r = send(
+        &app,
+        "POST",
+        &format!("/v1/listener/tracks/{track}/save"),
+        &fan.token,
+    )
+    .await;
+    assert_error(&r, 404, "not_found");
+    let play = serde_json::json!({"plays": [{"id": Uuid::new_v4(), "track_id": track,
+        "started_at": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339).unwrap(),
+        "ms_played": 40_000, "completed": false, "source": "album"}]});
+    let r = Call::post("/v1/listener/telemetry/plays")
+        .json(&play)
+        .bearer(&fan.token)
+        .send(&app.router)
+        .await;
+    assert_eq!(r.body["accepted"], 0, "{}", r.body);
+    assert_eq!(r.body["details"]["rejected"][0]["problem"], "unknown_track");
+    // A save made earlier (when the release was public) no longer lists the track.
+    app.execute(
+        "INSERT INTO saves (user_id, track_id) VALUES ($1, $2)",
+        &[&fan.user_id, &track],
+    )
+    .await;
+    let r = send(&app, "GET", "/v1/listener/library/tracks", &fan.token).await;
+    assert_eq!(r.body["items"], serde_json::json!([]), "{}", r.body);
+    // Its artist still reaches it.
+    let r = send(
+        &app,
+        "POST",
+        &format!("/v1/listener/tracks/{track}/save"),
+        &owner.token,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}

@@ -68,15 +68,19 @@ async fn complete(
     PathId(asset): PathId<AssetId>,
 ) -> Result<(StatusCode, Json<Completed>), ApiError> {
     let (tx, artist) = as_artist(&mut db, &bearer).await?;
-    let (completed, created) =
-        uploads::complete(&tx, &state.storage, &state.queue, artist, asset).await?;
+    let (completed, message) = uploads::complete(&tx, &state.storage, artist, asset).await?;
     commit(tx).await?;
-    let status = if created {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
+    let Some(message) = message else {
+        return Ok((StatusCode::OK, Json(completed)));
     };
-    Ok((status, Json(completed)))
+    // Only now, committed, may a worker see the job its message names. If SQS refuses, the
+    // job waits, not enqueued, for the next complete (in a transaction of its own).
+    let (tx, _) = db.begin_as(&bearer).await?;
+    let sent = uploads::enqueue(&tx, &state.queue, &message).await;
+    // Committed either way: a refused send takes the enqueued mark back.
+    commit(tx).await?;
+    sent?;
+    Ok((StatusCode::ACCEPTED, Json(completed)))
 }
 
 async fn job(

@@ -306,3 +306,56 @@ async fn a_draft_can_be_deleted_with_everything_in_it() {
     );
     assert_error(&app.call(Call::get(&path), &artist).await, 404, "not_found");
 }
+
+#[tokio::test]
+async fn complete_and_submit_racing_never_both_win() {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    for round in 0..8 {
+        let (release, track) = ready_release(&app, &artist).await;
+        // A new master for the track, uploaded but not completed yet.
+        let bytes = wav(1);
+        let intent = app
+            .call(
+                Call::post(&format!(
+                    "/v1/studio/releases/{release}/uploads/master-intent"
+                ))
+                .json(&json!({"track_id": track, "filename": "take2.wav",
+                              "content_type": "audio/wav", "size_bytes": bytes.len()})),
+                &artist,
+            )
+            .await;
+        assert_eq!(intent.status, 201, "{}", intent.body);
+        assert_eq!(put(&intent.body["upload"], bytes).await, 200);
+        let asset = intent.body["asset_id"].as_str().unwrap().to_owned();
+
+        let (completed, submitted) = futures::join!(
+            app.call(
+                Call::post(&format!("/v1/studio/uploads/{asset}/complete")),
+                &artist
+            ),
+            app.call(
+                Call::post(&format!("/v1/studio/releases/{release}/submit")),
+                &artist
+            ),
+        );
+        let outcome = (completed.status, submitted.status);
+        assert!(
+            outcome == (202, 422) || outcome == (409, 200),
+            "round {round}: complete {} {} / submit {} {}",
+            completed.status,
+            completed.body,
+            submitted.status,
+            submitted.body
+        );
+        // A submitted release's master never changes under it.
+        let master = app
+            .count(&format!(
+                "SELECT count(*) FROM tracks t JOIN releases r ON r.id = t.release_id
+                  WHERE t.id = '{track}' AND r.status = 'submitted'
+                    AND t.master_asset_id = '{asset}'"
+            ))
+            .await;
+        assert_eq!(master, 0, "round {round}");
+    }
+}

@@ -270,8 +270,13 @@ async fn a_queue_outage_is_a_503_and_a_later_complete_retries() {
         .send(&broken)
         .await;
     assert_error(&r, 503, "unavailable");
+    // The job is saved (its message follows the commit, never precedes it), but not enqueued.
     let jobs = app.count("SELECT count(*) FROM transcode_jobs").await;
-    assert_eq!(jobs, 0, "nothing half-done");
+    assert_eq!(jobs, 1, "the job was committed before any send was tried");
+    let enqueued = app
+        .count("SELECT count(*) FROM transcode_jobs WHERE enqueued_at IS NOT NULL")
+        .await;
+    assert_eq!(enqueued, 0, "no job claims a message that was never sent");
 
     let r = complete(&app, &artist, &asset).await;
     assert_eq!(r.status, 202, "{}", r.body);

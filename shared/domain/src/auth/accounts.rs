@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::caller::{AccountKind, Caller};
-use super::credentials::{DisplayName, Email, Password, normalise_email};
+use super::credentials::{DisplayName, Email, Password};
 use super::error::{AuthError, Verdict};
 use super::passwords::Passwords;
 use super::role::Role;
@@ -13,7 +13,7 @@ use super::throttle;
 use super::tokens::JwtKeys;
 use super::user::{SELECT_USER_FOR_LOGIN, User, fetch_user};
 use crate::db::{self, Setting, Tx, violated_constraint};
-use crate::fields::FieldErrors;
+use crate::fields::{self, FieldErrors};
 use crate::ids::UserId;
 use crate::profiles::{self, ArtistProfile};
 
@@ -115,7 +115,10 @@ pub async fn login(
     password: &str,
     kind: AccountKind,
 ) -> Result<Verdict<(User, Session)>, AuthError> {
-    let email = normalise_email(email);
+    let email = Email::for_login(email).map_err(|problem| AuthError::Invalid {
+        code: "invalid_request",
+        fields: fields::one("email", problem),
+    })?;
     // The attempt may see its email's user and failures, and nothing else (row-level security).
     db::set(tx, &[(Setting::LoginEmail, &email)]).await?;
     let reservation = throttle::reserve(tx, &email).await?;

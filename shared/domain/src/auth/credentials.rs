@@ -12,13 +12,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let normalised = normalise_email(raw);
-        if normalised.is_empty() {
-            return Err("is required".into());
-        }
-        if normalised.len() > 254 {
-            return Err("must be at most 254 characters".into());
-        }
+        let normalised = Self::for_login(raw)?;
         if !email_address::EmailAddress::is_valid(&normalised) || !normalised.contains('.') {
             return Err("is not a valid email address".into());
         }
@@ -28,7 +22,24 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The email a login looks up: normalised as at signup, under signup's length rules (an
+    /// over-long one is a 400, not a lookup), but not judged otherwise, so that a malformed and
+    /// an unknown email answer alike.
+    pub fn for_login(raw: &str) -> Result<String, String> {
+        let normalised = normalise_email(raw);
+        if normalised.is_empty() {
+            return Err("is required".into());
+        }
+        if normalised.len() > MAX_EMAIL_BYTES {
+            return Err(format!("must be at most {MAX_EMAIL_BYTES} characters"));
+        }
+        Ok(normalised)
+    }
 }
+
+/// The longest email address (RFC 5321's path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 /// Emails never reach logs whole.
 impl fmt::Debug for Email {

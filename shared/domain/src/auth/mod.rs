@@ -21,7 +21,7 @@ pub use error::{AuthError, Verdict};
 pub use passwords::Passwords;
 pub use role::Role;
 pub use sessions::{LogoutScope, Session, logout, refresh};
-pub use throttle::{LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MINUTES};
+pub use throttle::{LOGIN_FAILURE_LIMIT, LOGIN_WINDOW_MINUTES, prune_login_failures};
 pub use tokens::{
     ACCESS_TTL_SECS, AccessClaims, JwtKeys, KeysetError, REFRESH_TTL_DAYS, RefreshToken,
     refresh_token_hash,

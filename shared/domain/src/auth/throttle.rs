@@ -27,6 +27,13 @@ const RESERVE_FAILURE: &str = "INSERT INTO login_failures (email) VALUES ($1) RE
 
 const RELEASE_FAILURE: &str = "DELETE FROM login_failures WHERE id = $1";
 
+/// At most `$2` failures that have left the window, oldest first.
+const PRUNE_EXPIRED: &str = "\
+    DELETE FROM login_failures WHERE id IN (
+        SELECT id FROM login_failures
+         WHERE attempted_at <= now() - make_interval(mins => $1)
+         ORDER BY attempted_at LIMIT $2)";
+
 /// A failure counted in advance; [`Reservation::release`] takes it back.
 pub struct Reservation(i64);
 
@@ -61,4 +68,13 @@ impl Reservation {
         db.execute(&release, &[&self.0]).await?;
         Ok(())
     }
+}
+
+/// Remove up to `limit` failures that have left the throttle's window (the maintenance
+/// schedule: rows of emails never tried again would otherwise stay for ever). Idempotent.
+pub async fn prune_login_failures(db: &impl GenericClient, limit: i64) -> Result<u64, AuthError> {
+    let statement = db.prepare_cached(PRUNE_EXPIRED).await?;
+    Ok(db
+        .execute(&statement, &[&LOGIN_WINDOW_MINUTES, &limit])
+        .await?)
 }

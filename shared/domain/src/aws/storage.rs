@@ -145,15 +145,36 @@ impl Storage {
         key: &str,
         path: &std::path::Path,
     ) -> Result<u64, Unavailable> {
+        self.download_if(bucket, key, path, None)
+            .await?
+            .ok_or_else(|| Unavailable {
+                service: "s3",
+                message: format!("s3://{bucket}/{key} failed a precondition it was not given"),
+            })
+    }
+
+    /// As [`Storage::download`], but only the version whose ETag is `if_match` (`If-Match`):
+    /// `None` when the object has been replaced since (S3 answers 412).
+    pub async fn download_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+        if_match: Option<&str>,
+    ) -> Result<Option<u64>, Unavailable> {
         use tokio::io::AsyncWriteExt as _;
-        let object = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
+        let request = self.s3.get_object().bucket(bucket).key(key);
+        let object = match request
+            .set_if_match(if_match.map(str::to_owned))
             .send()
             .await
-            .map_err(|e| unavailable("s3", e))?;
+        {
+            Ok(object) => object,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(unavailable("s3", e)),
+        };
         let mut body = object.body;
         let mut file = tokio::fs::File::create(path)
             .await
@@ -168,7 +189,7 @@ impl Storage {
         file.flush()
             .await
             .map_err(|e| unavailable("scratch disk", e))?;
-        Ok(written)
+        Ok(Some(written))
     }
 
     /// Make `bucket` notify the queue `queue_arn` of every object created in it, as the SAM

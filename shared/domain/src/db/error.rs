@@ -21,13 +21,16 @@ pub enum DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(err: tokio_postgres::Error) -> Self {
+        // Only a broken or refused connection is safe to retry. A driver error with no SQLSTATE
+        // that is not about the connection (a value that does not convert, a wrong parameter
+        // count) is a bug in our code: 500, logged.
         let connection_level = err.is_closed()
             || err.code().is_some_and(|code| {
                 code == &SqlState::ADMIN_SHUTDOWN
                     || code == &SqlState::CANNOT_CONNECT_NOW
                     || code == &SqlState::TOO_MANY_CONNECTIONS
             })
-            || (err.code().is_none() && err.as_db_error().is_none());
+            || (err.code().is_none() && io_underneath(&err));
         let invalid_text = err.code().is_some_and(|code| {
             code == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
                 || code == &SqlState::UNTRANSLATABLE_CHARACTER
@@ -40,6 +43,18 @@ impl From<tokio_postgres::Error> for DbError {
             DbError::Query(err)
         }
     }
+}
+
+/// Whether an I/O failure (the socket, a refused or reset connection) lies under this error.
+fn io_underneath(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if cause.is::<std::io::Error>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 impl From<PoolError> for DbError {

@@ -190,14 +190,10 @@ impl From<tokio_postgres::Error> for RedriveError {
     }
 }
 
-/// Put a dead-lettered message back on the transcode queue, after its cause is fixed: its job
-/// (if any) starts over as `queued`. The record stays, marked redriven; if sending fails the
-/// caller's transaction rolls back and nothing changes.
-pub async fn redrive(
-    tx: &Tx<'_>,
-    queue: &Queue,
-    id: FailedJobId,
-) -> Result<FailedJob, RedriveError> {
+/// Start a redrive, after the cause is fixed: the record is locked and must not be redriven
+/// yet, and its job (if any) starts over as `queued`. Commit, then [`send_redrive`]: the message
+/// goes back only once a worker can see the job requeued.
+pub async fn prepare_redrive(tx: &Tx<'_>, id: FailedJobId) -> Result<FailedJob, RedriveError> {
     let lock = tx.prepare_cached(LOCK_RECORD).await?;
     let row = tx
         .query_opt(&lock, &[&id])
@@ -210,13 +206,23 @@ pub async fn redrive(
     if let Some(job_id) = failed.job_id {
         lifecycle::requeue(tx, job_id).await?;
     }
-    // The original body goes back verbatim (a body that was not JSON as the string itself).
+    Ok(failed)
+}
+
+/// Put the original body back on the transcode queue verbatim (a body that was not JSON as the
+/// string itself) and mark the record redriven. If sending fails, nothing is marked: run the
+/// redrive again.
+pub async fn send_redrive(
+    db: &impl GenericClient,
+    queue: &Queue,
+    failed: &FailedJob,
+) -> Result<FailedJob, RedriveError> {
     let text = match &failed.body {
         serde_json::Value::String(raw) => raw.clone(),
         other => other.to_string(),
     };
     queue.send(&text).await?;
-    let mark = tx.prepare_cached(MARK_REDRIVEN).await?;
-    let row = tx.query_one(&mark, &[&id]).await?;
+    let mark = db.prepare_cached(MARK_REDRIVEN).await?;
+    let row = db.query_one(&mark, &[&failed.id]).await?;
     Ok(failed_job(&row))
 }

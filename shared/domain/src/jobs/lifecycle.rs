@@ -26,6 +26,8 @@ const ENQUEUED: &str = "SELECT enqueued_at IS NOT NULL FROM transcode_jobs WHERE
 
 const MARK_ENQUEUED: &str = "UPDATE transcode_jobs SET enqueued_at = now() WHERE id = $1";
 
+const UNMARK_ENQUEUED: &str = "UPDATE transcode_jobs SET enqueued_at = NULL WHERE id = $1";
+
 const SUPERSEDE_ASSET: &str = "UPDATE assets SET state = 'superseded' WHERE id = $1";
 
 const SUPERSEDE_JOB: &str = "UPDATE transcode_jobs SET superseded_at = now() WHERE asset_id = $1";
@@ -34,7 +36,7 @@ const SELECT_FOR_CLAIM: &str = "\
     SELECT j.status, j.superseded_at IS NOT NULL AS superseded,
            j.lease_owner IS NOT NULL AND j.lease_owner <> $2
                AND j.lease_expires_at > now() AS held,
-           a.id AS asset_id, a.kind, a.bucket, a.key
+           a.id AS asset_id, a.kind, a.bucket, a.key, a.etag
       FROM transcode_jobs j JOIN assets a ON a.id = j.asset_id
      WHERE j.id = $1 FOR UPDATE OF j";
 
@@ -168,6 +170,13 @@ pub async fn mark_enqueued(db: &impl GenericClient, job_id: JobId) -> Result<(),
     Ok(())
 }
 
+/// Its message could not be sent: the next `complete` sends it again.
+pub async fn unmark_enqueued(db: &impl GenericClient, job_id: JobId) -> Result<(), DbError> {
+    let statement = db.prepare_cached(UNMARK_ENQUEUED).await?;
+    db.execute(&statement, &[&job_id]).await?;
+    Ok(())
+}
+
 /// A newer upload took over: the old asset and its job no longer matter.
 pub async fn supersede(tx: &Tx<'_>, old_asset: AssetId) -> Result<(), DbError> {
     let asset = tx.prepare_cached(SUPERSEDE_ASSET).await?;
@@ -185,6 +194,10 @@ pub struct Claim {
     pub kind: AssetKind,
     pub bucket: String,
     pub key: String,
+    /// The stored object's ETag when the upload was completed: the worker reads that version
+    /// only, so an object swapped through a still-valid upload URL fails the job instead of
+    /// diverging from its analysis.
+    pub etag: Option<String>,
 }
 
 /// Why a job was not claimed.
@@ -232,6 +245,7 @@ pub async fn claim(
         kind: row.get("kind"),
         bucket: row.get("bucket"),
         key: row.get("key"),
+        etag: row.get("etag"),
     }))
 }
 

@@ -11,7 +11,7 @@ mod view;
 pub use lifecycle::{
     Claim, StepUpdate, StoredVariant, TrackAnalysis, Unclaimed, VariantSpec, claim, create,
     enqueued, fail, finish, hold, mark_enqueued, prepare_variants, progress, release, requeue,
-    supersede,
+    supersede, unmark_enqueued,
 };
 pub use message::{JobMessage, Work, parse_message, receive_count};
 pub use status::{JobStatus, StepName, StepState, VariantStatus};

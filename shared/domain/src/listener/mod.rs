@@ -20,7 +20,10 @@ pub use media::{Cover, CoverFormats, Media};
 pub use stream::{
     PEAK_CEILING_DBTP, Rendition, Stream, StreamLoudness, TARGET_LUFS, album_gain_db, stream,
 };
-pub use telemetry::{IngestDetails, Ingested, Rejected, record_events, record_plays};
+pub use telemetry::{
+    COUNTED_PLAY_MS, COUNTED_PLAYS_PER_DAY, IngestDetails, Ingested, Rejected, record_events,
+    record_plays,
+};
 pub use telemetry_rules::{
     CLOCK_SKEW, EventInput, MAX_AGE, MAX_BATCH, MAX_PROPS_BYTES, PLAY_SLACK_MS, PlayInput,
     PlaySource, TrackFacts, check_event, check_play,

@@ -68,8 +68,16 @@ async fn track_facts(
         .collect())
 }
 
-/// Only rows that were really inserted reach the per-day rollup; rollup rows are touched in key
-/// order so concurrent batches cannot deadlock.
+/// Plays per listener, track and UTC day that count toward popularity and stats.
+pub const COUNTED_PLAYS_PER_DAY: i32 = 3;
+/// A play counts once it lasted this long (or the whole track, for shorter ones).
+pub const COUNTED_PLAY_MS: i32 = 30_000;
+
+/// One statement per batch. Every new play is stored; of those really inserted, the ones that
+/// lasted ≥ 30 s (or the whole track) are added to the listener's per-track per-day count, and
+/// the rollup gains only what that count moved under the cap of three — computed from the
+/// count each upsert returns, so concurrent batches of one listener cannot both count the
+/// third play. Rows are touched in key order so concurrent batches cannot deadlock.
 const INSERT_PLAYS: &str = "\
     WITH inserted AS (
         INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
@@ -77,11 +85,25 @@ const INSERT_PLAYS: &str = "\
           FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::int[], $5::bool[],
                       $6::play_source[]) AS i(id, started_at, track_id, ms_played, completed, source)
         ON CONFLICT DO NOTHING
-        RETURNING track_id, started_at
+        RETURNING track_id, started_at, ms_played
+    ), qualifying AS (
+        SELECT i.track_id, (i.started_at AT TIME ZONE 'UTC')::date AS day, count(*)::int AS n
+          FROM inserted i JOIN tracks t ON t.id = i.track_id
+         WHERE i.ms_played >= least($8::int, coalesce(t.duration_ms, $8::int))
+         GROUP BY 1, 2
+    ), counted AS (
+        INSERT INTO play_counts AS c (user_id, track_id, day, plays)
+        SELECT $7, q.track_id, q.day, q.n FROM qualifying q ORDER BY 2, 3
+        ON CONFLICT (user_id, track_id, day) DO UPDATE SET plays = c.plays + excluded.plays
+        RETURNING c.track_id, c.day, c.plays
+    ), newly AS (
+        SELECT c.track_id, c.day, least(c.plays, $9::int) - least(c.plays - q.n, $9::int) AS n
+          FROM counted c JOIN qualifying q USING (track_id, day)
     ), rolled AS (
         INSERT INTO release_play_days AS d (release_id, day, plays)
-        SELECT t.release_id, (i.started_at AT TIME ZONE 'UTC')::date, count(*)
-          FROM inserted i JOIN tracks t ON t.id = i.track_id
+        SELECT t.release_id, n.day, sum(n.n)
+          FROM newly n JOIN tracks t ON t.id = n.track_id
+         WHERE n.n > 0
          GROUP BY 1, 2
          ORDER BY 1, 2
         ON CONFLICT (release_id, day) DO UPDATE SET plays = d.plays + excluded.plays
@@ -155,7 +177,7 @@ pub async fn record_plays(
     let accepted = if id.is_empty() {
         0
     } else {
-        let params: [&(dyn ToSql + Sync); 7] = [
+        let params: [&(dyn ToSql + Sync); 9] = [
             &id,
             &started_at,
             &track_id,
@@ -163,6 +185,8 @@ pub async fn record_plays(
             &completed,
             &source,
             &listener,
+            &COUNTED_PLAY_MS,
+            &COUNTED_PLAYS_PER_DAY,
         ];
         insert_batch(db, INSERT_PLAYS, "plays", &params, now).await?
     };

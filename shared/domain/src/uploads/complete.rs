@@ -3,6 +3,7 @@
 //! transcode job is created and enqueued exactly once — from the artist's `complete`, or from
 //! the S3 ObjectCreated notification that may arrive first.
 
+use deadpool_postgres::GenericClient;
 use serde::Serialize;
 
 use crate::assets::{self, Asset, AssetKind, AssetState};
@@ -19,17 +20,20 @@ pub struct Completed {
 }
 
 /// The asset row lock serialises racing completes: one creates and enqueues, the others read.
+/// The release row is locked too, so its status is read under the lock `submit` takes: a
+/// release submitted meanwhile refuses the upload, and a submit waits for the upload to attach
+/// (then finds its master not processed yet).
 const LOCK_ARTISTS_ASSET: &str = "\
     SELECT a.id, a.kind, a.state, a.release_id, a.track_id, a.bucket, a.key, a.size_bytes,
            a.content_type, r.status AS release_status
       FROM assets a JOIN releases r ON r.id = a.release_id
-     WHERE a.id = $1 AND a.artist_id = $2 FOR UPDATE OF a";
+     WHERE a.id = $1 AND a.artist_id = $2 FOR UPDATE OF a, r";
 
 const LOCK_STORED_ASSET: &str = "\
     SELECT a.id, a.kind, a.state, a.release_id, a.track_id, a.bucket, a.key, a.size_bytes,
            a.content_type, r.status AS release_status
       FROM assets a JOIN releases r ON r.id = a.release_id
-     WHERE a.bucket = $1 AND a.key = $2 FOR UPDATE OF a";
+     WHERE a.bucket = $1 AND a.key = $2 FOR UPDATE OF a, r";
 
 const MARK_UPLOADED: &str =
     "UPDATE assets SET state = 'uploaded', uploaded_at = now(), etag = $2 WHERE id = $1";
@@ -76,16 +80,17 @@ impl Locked {
     }
 }
 
-/// Finish an upload. The first call creates the job and enqueues it (`created = true`, 202);
-/// later calls return the same job.
+/// Finish an upload. The first call creates the job and claims its enqueueing: it returns the
+/// job message, which the caller sends with [`enqueue`] once the transaction has committed (so
+/// no message ever names a job a worker cannot see yet); later calls return the same job and no
+/// message.
 #[tracing::instrument(skip_all)]
 pub async fn complete(
     tx: &Tx<'_>,
     storage: &Storage,
-    queue: &Queue,
     artist: ArtistId,
     asset_id: AssetId,
-) -> Result<(Completed, bool), StudioError> {
+) -> Result<(Completed, Option<JobMessage>), StudioError> {
     let lock = tx.prepare_cached(LOCK_ARTISTS_ASSET).await?;
     let asset = tx
         .query_opt(&lock, &[&asset_id, &artist])
@@ -107,26 +112,41 @@ pub async fn complete(
             true
         }
     };
-    if created {
-        let message = JobMessage {
+    let message = if created {
+        // Marked while the asset is locked: a concurrent complete waits, then finds it enqueued.
+        // If the send after the commit fails, `enqueue` takes the mark back.
+        jobs::mark_enqueued(tx, job_id).await?;
+        Some(JobMessage {
             job_id,
             asset_id,
             kind: asset.kind,
             bucket: asset.bucket.clone(),
             key: asset.key.clone(),
-        };
-        // Sent while the asset is locked: a concurrent complete waits, then finds it enqueued.
-        // If SQS fails, everything above rolls back and a later complete starts over.
-        queue.send(&message.to_body()).await?;
-        jobs::mark_enqueued(tx, job_id).await?;
-    }
+        })
+    } else {
+        None
+    };
     let result = Completed {
         asset: assets::read(tx, asset_id)
             .await?
             .ok_or(StudioError::NotFound)?,
         job: jobs::read(tx, job_id).await?.ok_or(StudioError::NotFound)?,
     };
-    Ok((result, created))
+    Ok((result, message))
+}
+
+/// Send a committed job's message. When SQS refuses, the job stays (queued, not enqueued) and a
+/// later `complete` sends it again; the caller answers 503.
+pub async fn enqueue(
+    db: &impl GenericClient,
+    queue: &Queue,
+    message: &JobMessage,
+) -> Result<(), StudioError> {
+    if let Err(e) = queue.send(&message.to_body()).await {
+        jobs::unmark_enqueued(db, message.job_id).await?;
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// The worker's side of `complete`, for an S3 ObjectCreated notification: when the object is a

@@ -4,5 +4,5 @@
 mod complete;
 mod intent;
 
-pub use complete::{Completed, complete, complete_from_storage};
+pub use complete::{Completed, complete, complete_from_storage, enqueue};
 pub use intent::{IntentResponse, MAX_COVER_BYTES, MAX_MASTER_BYTES, UploadIntent, create_intent};
