@@ -648,3 +648,198 @@ async fn an_upload_swapped_after_complete_fails_instead_of_diverging() {
         "nothing of it was published"
     );
 }
+
+/// A FLAC whose STREAMINFO says `declared` seconds but whose frames hold `actual`: the header
+/// (and every metadata block) of one file, the frames of another.
+fn lying_flac(fx: &Fixture, declared: u32, actual: u32) -> std::path::PathBuf {
+    let encode = |name: &str, seconds: u32| {
+        std::fs::read(fx.ffmpeg(
+            name,
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=f=330:r=44100",
+                "-t",
+                &seconds.to_string(),
+                "-ac",
+                "2",
+                "-c:a",
+                "flac",
+            ],
+        ))
+        .unwrap()
+    };
+    let header_of = |bytes: &[u8]| {
+        assert_eq!(&bytes[..4], b"fLaC");
+        let mut at = 4;
+        loop {
+            let last = bytes[at] & 0x80 != 0;
+            let len = u32::from_be_bytes([0, bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+            at += 4 + len;
+            if last {
+                return at;
+            }
+        }
+    };
+    let short = encode("declared.flac", declared);
+    let long = encode("actual.flac", actual);
+    let mut lie = short[..header_of(&short)].to_vec();
+    lie.extend_from_slice(&long[header_of(&long)..]);
+    let path = fx.dir.path().join("lying.flac");
+    std::fs::write(&path, lie).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_flac_that_lies_about_its_duration_is_refused_within_the_cap() {
+    let fx = Fixture::new().await;
+    let lie = lying_flac(&fx, 20, 600);
+    // ffprobe believes the header.
+    let probed = ffprobe(&lie);
+    let declared: f64 = probed["format"]["duration"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((declared - 20.0).abs() < 1.0, "{declared}");
+
+    let started = std::time::Instant::now();
+    let job = refused(&fx, "lie", &lie, "audio/flac").await;
+    assert_eq!(job["error_code"], "corrupt", "{job}");
+    assert!(
+        job["error_message"].as_str().unwrap().contains("header"),
+        "{job}"
+    );
+    // Decoding stopped at the declared length plus slack, not ten minutes in.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(fx.stream_keys().await.is_empty());
+}
+
+#[tokio::test]
+async fn scratch_space_of_killed_attempts_is_removed_and_live_jobs_keep_theirs() {
+    let scratch = tempfile::tempdir().unwrap();
+    let stale = scratch.path().join("hound-job-killed");
+    let live = scratch.path().join("hound-job-running");
+    let other = scratch.path().join("not-ours");
+    for dir in [&stale, &live, &other] {
+        std::fs::create_dir(dir).unwrap();
+        std::fs::write(dir.join("input"), b"x").unwrap();
+    }
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for dir in [&stale, &other] {
+        std::fs::File::open(dir)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    let removed = hound_worker::clean_scratch(scratch.path(), hound_worker::STALE_SCRATCH);
+    assert_eq!(removed, 1);
+    assert!(!stale.exists());
+    assert!(live.exists() && other.exists());
+}
+
+/// What became of one upload: its job's final code (`ready` or the refusal's code).
+async fn outcome(fx: &Fixture, kind: AssetKind, path: &std::path::Path, mime: &str) -> String {
+    let track = match kind {
+        AssetKind::Master => Some(fx.track("corpus").await),
+        AssetKind::Cover => None,
+    };
+    let (_, job_id) = fx.upload(kind, track, path, mime).await;
+    let (_, response) = fx.deliver(transcode).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{}",
+        path.display()
+    );
+    let job = fx.job(job_id).await;
+    match job["status"].as_str() {
+        Some("ready") => "ready".to_owned(),
+        Some("failed") => job["error_code"].as_str().unwrap().to_owned(),
+        other => panic!("{}: {other:?} {job}", path.display()),
+    }
+}
+
+#[tokio::test]
+async fn a_hostile_media_corpus_ends_named_and_bounded_leaving_no_scratch() {
+    let fx = Fixture::new().await;
+    let started = std::time::Instant::now();
+    let dir = fx.dir.path();
+
+    // A PNG with a WAV appended: a picture first, so never audio.
+    let png = fx.ffmpeg(
+        "poly.png",
+        &["-f", "lavfi", "-i", "testsrc=s=64x64", "-frames:v", "1"],
+    );
+    let wav = fx.music("poly.wav", 2, &["-c:a", "pcm_s16le"]);
+    let mut polyglot = std::fs::read(&png).unwrap();
+    polyglot.extend(std::fs::read(&wav).unwrap());
+    std::fs::write(dir.join("polyglot.wav"), &polyglot).unwrap();
+    // A WAV with a header and no samples.
+    let empty = fx.ffmpeg(
+        "zero.wav",
+        &["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "0"],
+    );
+    // 192 kHz, 8 channels: read, downmixed to stereo, resampled.
+    let wide = fx.ffmpeg(
+        "wide.wav",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:r=192000",
+            "-t",
+            "3",
+            "-af",
+            "pan=7.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0|c6=c0|c7=c0",
+            "-c:a",
+            "pcm_s24le",
+        ],
+    );
+    // A JPEG cut short, and a CMYK JPEG.
+    let jpeg = std::fs::read(fx.ffmpeg(
+        "whole.jpg",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=1200x1200",
+            "-frames:v",
+            "1",
+        ],
+    ))
+    .unwrap();
+    std::fs::write(dir.join("truncated.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
+
+    let cases: Vec<(AssetKind, std::path::PathBuf, &str, &[&str])> = vec![
+        (
+            AssetKind::Master,
+            dir.join("polyglot.wav"),
+            "audio/wav",
+            &["not_audio"],
+        ),
+        (
+            AssetKind::Master,
+            empty,
+            "audio/wav",
+            &["corrupt", "not_audio", "silent"],
+        ),
+        (AssetKind::Master, wide, "audio/wav", &["ready"]),
+        (
+            AssetKind::Cover,
+            dir.join("truncated.jpg"),
+            "image/jpeg",
+            &["not_image", "corrupt", "ready"],
+        ),
+    ];
+    for (kind, path, mime, allowed) in cases {
+        let code = outcome(&fx, kind, &path, mime).await;
+        assert!(
+            allowed.contains(&code.as_str()),
+            "{}: {code}",
+            path.display()
+        );
+        assert!(fx.scratch_left().is_empty(), "{}", path.display());
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+}

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
@@ -149,7 +150,19 @@ pub fn output_options(audio: &AudioInfo, rendition: &Rendition) -> Vec<String> {
     args
 }
 
-fn base_command(input: &Path) -> tokio::process::Command {
+/// The most audio a master's encoders read: what its header declares, plus room for an
+/// estimate (a VBR MP3 without an index) — never hours because a header lied.
+pub fn decode_cap_s(audio: &AudioInfo) -> f64 {
+    audio.duration_s + (audio.duration_s * 0.02).max(5.0)
+}
+
+/// How long one ffmpeg process may run before it is killed: as long as the capped audio plays
+/// (encoding runs tens of times faster than that), and never less than two minutes.
+pub fn watchdog(audio: &AudioInfo) -> Duration {
+    Duration::from_secs_f64(decode_cap_s(audio).max(120.0))
+}
+
+fn base_command(input: &Path, audio: &AudioInfo) -> tokio::process::Command {
     let mut command = tool("ffmpeg");
     command.args([
         "-nostdin",
@@ -159,8 +172,24 @@ fn base_command(input: &Path) -> tokio::process::Command {
         "-threads",
         "1",
     ]);
+    // An input option: no output of this process reads past the cap.
+    command.args(["-t", &format!("{:.3}", decode_cap_s(audio))]);
     pinned_ffmpeg_input(&mut command, Input::Audio, input);
     command
+}
+
+/// Wait for an ffmpeg process, killing it (it dies with its handle) past the watchdog.
+async fn watched<T>(
+    limit: Duration,
+    what: &str,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, MediaError> {
+    tokio::time::timeout(limit, work).await.map_err(|_| {
+        MediaError::Tool(format!(
+            "ffmpeg ran past its watchdog ({} s) on {what}",
+            limit.as_secs()
+        ))
+    })
 }
 
 /// Encode one rendition, reporting progress through `done_us`.
@@ -171,7 +200,7 @@ async fn encode_one(
     rendition: &Rendition,
     done_us: &AtomicU64,
 ) -> Result<Encoded, MediaError> {
-    let mut command = base_command(input);
+    let mut command = base_command(input, audio);
     command
         .args(["-v", "error", "-map", "0:a:0", "-vn", "-sn", "-dn"])
         .args(output_options(audio, rendition))
@@ -196,7 +225,10 @@ async fn encode_one(
         }
     };
     let mut err = Vec::new();
-    let (_, _, status) = tokio::join!(read_progress, stderr.read_to_end(&mut err), child.wait());
+    let (_, _, status) = watched(watchdog(audio), rendition.name, async {
+        tokio::join!(read_progress, stderr.read_to_end(&mut err), child.wait())
+    })
+    .await?;
     let status = status.map_err(|e| MediaError::Tool(format!("waiting for ffmpeg: {e}")))?;
     if !status.success() {
         return Err(failed(rendition.name, &err));
@@ -250,7 +282,7 @@ async fn encode_analysed(
              aresample={oversampled}:filter_size=12:phase_shift=8,volumedetect,anullsink;\
          [pcm]aresample={ANALYSIS_SAMPLE_RATE},aformat=sample_fmts=flt:channel_layouts=mono[mono]"
     );
-    let mut command = base_command(input);
+    let mut command = base_command(input, audio);
     command
         .args(["-v", "info", "-filter_complex", &graph, "-map", "[enc]"])
         .args(output_options(audio, rendition))
@@ -298,14 +330,26 @@ async fn encode_analysed(
             buf.copy_within(whole..filled, 0);
             carry = filled - whole;
         }
-        (extractor.finish(), peaks.finish(), peak)
+        (extractor.finish(), peaks.finish(), peak, total)
     };
     let mut err = Vec::new();
-    let ((embedding, waveform, peak), _, status) =
-        tokio::join!(read_pcm, stderr.read_to_end(&mut err), child.wait());
+    let ((embedding, waveform, peak, decoded), _, status) =
+        watched(watchdog(audio), rendition.name, async {
+            tokio::join!(read_pcm, stderr.read_to_end(&mut err), child.wait())
+        })
+        .await?;
     let status = status.map_err(|e| MediaError::Tool(format!("waiting for ffmpeg: {e}")))?;
     if !status.success() {
         return Err(failed(rendition.name, &err));
+    }
+    // Decoding stopped at the cap: the file holds more audio than its header declares.
+    let decoded_s = decoded as f64 / f64::from(ANALYSIS_SAMPLE_RATE);
+    if decoded_s >= decode_cap_s(audio) - 0.5 {
+        return Err(Refusal::Corrupt(format!(
+            "The file holds more audio than its header declares ({:.0} s).",
+            audio.duration_s
+        ))
+        .into());
     }
     let log = String::from_utf8_lossy(&err);
     let true_peak = loudness::parse_max_volume(&log).map(|v| v + TRUE_PEAK_HEADROOM_DB);

@@ -49,15 +49,27 @@ impl Fixture {
             ))
             .await
             .unwrap();
-        let worker = Worker::new(db.pool_as(roles::WORKER), aws.storage.clone());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("scratch")).unwrap();
+        let worker = Worker::new(db.pool_as(roles::WORKER), aws.storage.clone())
+            .with_scratch(dir.path().join("scratch"));
         Self {
             db,
             aws,
             worker,
             artist: ArtistId::from_uuid(artist),
             release_id: ReleaseId::from_uuid(release_id),
-            dir: tempfile::tempdir().unwrap(),
+            dir,
         }
+    }
+
+    /// What the fixture's worker left in its scratch directory (nothing, once jobs end).
+    pub fn scratch_left(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path().join("scratch"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
     }
 
     /// Another worker process on the same database and buckets.

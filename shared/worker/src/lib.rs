@@ -63,20 +63,60 @@ pub struct Worker {
     scratch: std::path::PathBuf,
 }
 
+/// A job's scratch directory older than this was left by an attempt that was killed (a Lambda
+/// invocation lasts 15 minutes at most): nothing is still writing there.
+pub const STALE_SCRATCH: Duration = Duration::from_secs(15 * 60);
+
+/// Remove job scratch directories (`hound-job-*`) in `dir` last changed more than `older_than`
+/// ago — what a killed attempt leaves behind, since its clean-up never ran. Returns how many.
+pub fn clean_scratch(dir: &std::path::Path, older_than: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(pipeline::SCRATCH_PREFIX)
+        })
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|at| at.elapsed().ok())
+                .is_some_and(|age| age > older_than)
+        })
+        .filter(|e| std::fs::remove_dir_all(e.path()).is_ok())
+        .count()
+}
+
 impl Worker {
+    /// A worker over `pool` and `storage`; scratch space left by killed attempts is removed.
     pub fn new(pool: Pool, storage: Storage) -> Self {
+        let scratch = std::env::temp_dir();
+        let removed = clean_scratch(&scratch, STALE_SCRATCH);
+        if removed > 0 {
+            tracing::warn!(removed, "removed scratch space of killed attempts");
+        }
         Self {
             pool,
             storage,
             owner: format!("worker-{}", Uuid::new_v4()),
             lease: DEFAULT_LEASE,
-            scratch: std::env::temp_dir(),
+            scratch,
         }
     }
 
     /// A shorter lease (tests of takeover).
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Another scratch directory (a test's own, to see that nothing is left behind).
+    pub fn with_scratch(mut self, scratch: std::path::PathBuf) -> Self {
+        self.scratch = scratch;
         self
     }
 

@@ -18,6 +18,9 @@ use hound_media::probe;
 
 use crate::retry::{Failure, Retry};
 
+/// Every job's scratch directory is named so.
+pub(crate) const SCRATCH_PREFIX: &str = "hound-job-";
+
 /// What a job's processing needs from its worker.
 pub(crate) struct Pipeline<'a> {
     pub pool: &'a Pool,
@@ -38,7 +41,7 @@ fn done(name: StepName) -> StepUpdate {
 impl Pipeline<'_> {
     pub(crate) async fn process(&self, job: &Claim) -> Result<(), Failure> {
         let dir = tempfile::Builder::new()
-            .prefix("hound-job-")
+            .prefix(SCRATCH_PREFIX)
             .tempdir_in(self.scratch)
             .map_err(|e| Retry(format!("scratch directory: {e}")))?;
         let input = dir.path().join("input");
