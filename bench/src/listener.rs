@@ -315,6 +315,15 @@ async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
     const BATCHES: usize = 40;
     let client = db.pool.get().await.unwrap();
     let listener = UserId::from_uuid(Uuid::new_v4());
+    // A real account: counted plays are kept per listener (play_counts references users).
+    client
+        .execute(
+            "INSERT INTO users (id, email, password_hash, display_name)
+             VALUES ($1, $2, 'x', 'Bench listener')",
+            &[&listener, &format!("{listener}@bench.example")],
+        )
+        .await
+        .unwrap();
     let now = OffsetDateTime::now_utc();
     let mut rng = Lcg(23);
     let mut batch = || -> Vec<PlayInput> {

@@ -40,27 +40,21 @@ impl Input {
 /// or concat manifest, or any other container, is refused at open).
 /// For ffprobe, whose input is its last argument.
 pub(crate) fn pinned_input(command: &mut Command, input: Input, path: &Path) {
-    command
-        .args([
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            input.formats(),
-        ])
-        .arg(file_url(path));
+    whitelist(command, input).arg(file_url(path));
 }
 
 /// For ffmpeg: the same options, then `-i` and the input.
 pub(crate) fn pinned_ffmpeg_input(command: &mut Command, input: Input, path: &Path) {
-    command
-        .args([
-            "-protocol_whitelist",
-            "file",
-            "-format_whitelist",
-            input.formats(),
-        ])
-        .arg("-i")
-        .arg(file_url(path));
+    whitelist(command, input).arg("-i").arg(file_url(path));
+}
+
+fn whitelist(command: &mut Command, input: Input) -> &mut Command {
+    command.args([
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        input.formats(),
+    ])
 }
 
 /// `file:` + the path: never read as another protocol's URL, whatever the name.

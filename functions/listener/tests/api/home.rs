@@ -6,23 +6,9 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::*;
 
+/// `n` plays of a minute each: plays that count toward popularity (at least 30 s).
 async fn plays(app: &App, listener: &Account, track: Uuid, n: usize) {
-    let started = (time::OffsetDateTime::now_utc() - Duration::hours(1))
-        .format(&Rfc3339)
-        .unwrap();
-    let plays: Vec<_> = (0..n)
-        .map(|_| {
-            // A minute: a play that counts toward popularity (at least 30 s).
-            json!({"id": Uuid::new_v4(), "track_id": track, "started_at": started,
-                        "ms_played": 60_000, "completed": false, "source": "home"})
-        })
-        .collect();
-    let r = Call::post("/v1/listener/telemetry/plays")
-        .json(&json!({"plays": plays}))
-        .bearer(&listener.token)
-        .send(&app.router)
-        .await;
-    assert_eq!(r.body["accepted"], n, "{}", r.body);
+    post_plays(app, listener, track, n, 60_000).await;
 }
 
 fn ids(list: &serde_json::Value) -> Vec<String> {
