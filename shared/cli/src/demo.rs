@@ -111,25 +111,29 @@ impl Seeder {
             content_type: content_type.to_owned(),
             size_bytes: size,
         };
-        let mut client = db::connect(&self.pool).await?;
-        let tx = db::begin(&mut client).await?;
-        let intent =
-            uploads::create_intent(&tx, &self.storage, self.artist, release_id, kind, intent)
+        // Connections are held only while used: the worker below takes its own from the pool.
+        let job_id = {
+            let mut client = db::connect(&self.pool).await?;
+            let tx = db::begin(&mut client).await?;
+            let intent =
+                uploads::create_intent(&tx, &self.storage, self.artist, release_id, kind, intent)
+                    .await
+                    .map_err(|e| anyhow!("upload intent: {e}"))?;
+            let (bucket, key) = assets::location(&tx, intent.asset_id)
+                .await?
+                .context("the new asset")?;
+            tx.commit().await?;
+            self.storage
+                .upload_file(&bucket, &key, path, content_type)
+                .await?;
+            let tx = db::begin(&mut client).await?;
+            let job_id = uploads::complete_from_storage(&tx, &self.storage, &bucket, &key)
                 .await
-                .map_err(|e| anyhow!("upload intent: {e}"))?;
-        let (bucket, key) = assets::location(&tx, intent.asset_id)
-            .await?
-            .context("the new asset")?;
-        tx.commit().await?;
-        self.storage
-            .upload_file(&bucket, &key, path, content_type)
-            .await?;
-        let tx = db::begin(&mut client).await?;
-        let job_id = uploads::complete_from_storage(&tx, &self.storage, &bucket, &key)
-            .await
-            .map_err(|e| anyhow!("completing the upload: {e}"))?
-            .ok_or_else(|| anyhow!("the uploaded object did not match its intent"))?;
-        tx.commit().await?;
+                .map_err(|e| anyhow!("completing the upload: {e}"))?
+                .ok_or_else(|| anyhow!("the uploaded object did not match its intent"))?;
+            tx.commit().await?;
+            job_id
+        };
         match self
             .worker
             .run(job_id)
@@ -143,15 +147,16 @@ impl Seeder {
 
     /// One demo release, created, uploaded, processed, submitted and published.
     async fn release(&self, demo: &DemoRelease, dir: &Path) -> anyhow::Result<()> {
-        let mut client = db::connect(&self.pool).await?;
         let fields: ReleaseFields = serde_json::from_value(json!({
             "title": demo.title, "kind": demo.kind, "genre": demo.genre,
         }))?;
+        let mut client = db::connect(&self.pool).await?;
         let tx = db::begin(&mut client).await?;
         let release = catalog::create_release(&tx, self.artist, fields)
             .await
             .map_err(|e| anyhow!("creating {}: {e}", demo.title))?;
         tx.commit().await?;
+        drop(client);
         let cover = dir.join(format!("{}.jpg", release.id));
         ffmpeg(
             &[
@@ -170,11 +175,13 @@ impl Seeder {
             .await?;
         for (title, graph) in demo.tracks {
             let fields: TrackFields = serde_json::from_value(json!({ "title": title }))?;
+            let mut client = db::connect(&self.pool).await?;
             let tx = db::begin(&mut client).await?;
             let track = catalog::add_track(&tx, self.artist, release.id, fields)
                 .await
                 .map_err(|e| anyhow!("adding {title}: {e}"))?;
             tx.commit().await?;
+            drop(client);
             let master = dir.join(format!("{}.flac", track.id));
             ffmpeg(
                 &[
@@ -200,6 +207,7 @@ impl Seeder {
             )
             .await?;
         }
+        let mut client = db::connect(&self.pool).await?;
         let tx = db::begin(&mut client).await?;
         catalog::submit_release(&tx, self.artist, release.id)
             .await
@@ -216,8 +224,7 @@ pub async fn seed(pool: &Pool, artist_email: &str) -> anyhow::Result<()> {
     let aws = hound_domain::aws::aws_config().await;
     let storage = Storage::from_env(&aws)?;
     let worker = Worker::new(pool.clone(), storage.clone());
-    let client = db::connect(pool).await?;
-    let artist = profiles::artist_id_by_email(&client, artist_email)
+    let artist = profiles::artist_id_by_email(&db::connect(pool).await?, artist_email)
         .await?
         .context("the demo artist")?;
     let seeder = Seeder {
@@ -228,7 +235,7 @@ pub async fn seed(pool: &Pool, artist_email: &str) -> anyhow::Result<()> {
     };
     let dir = tempfile::tempdir()?;
     for demo in RELEASES {
-        if catalog::release_titled(&client, artist, demo.title)
+        if catalog::release_titled(&db::connect(pool).await?, artist, demo.title)
             .await?
             .is_some()
         {
