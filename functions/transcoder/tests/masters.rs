@@ -780,6 +780,27 @@ async fn a_hostile_media_corpus_ends_named_and_bounded_leaving_no_scratch() {
         "zero.wav",
         &["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "0"],
     );
+    // A WAV whose header declares no channels, followed by a second of bytes.
+    let mut silent_header = b"RIFF".to_vec();
+    silent_header.extend_from_slice(&(36u32 + 88_200).to_le_bytes());
+    silent_header.extend_from_slice(b"WAVEfmt ");
+    for field in [
+        16u32.to_le_bytes().as_slice(),
+        &1u16.to_le_bytes(),
+        &0u16.to_le_bytes(),
+    ] {
+        silent_header.extend_from_slice(field);
+    }
+    for field in [44_100u32, 0] {
+        silent_header.extend_from_slice(&field.to_le_bytes());
+    }
+    for field in [0u16, 16] {
+        silent_header.extend_from_slice(&field.to_le_bytes());
+    }
+    silent_header.extend_from_slice(b"data");
+    silent_header.extend_from_slice(&88_200u32.to_le_bytes());
+    silent_header.extend(std::iter::repeat_n(0x55u8, 88_200));
+    std::fs::write(dir.join("no_channels.wav"), &silent_header).unwrap();
     // 192 kHz, 8 channels: read, downmixed to stereo, resampled.
     let wide = fx.ffmpeg(
         "wide.wav",
@@ -823,6 +844,12 @@ async fn a_hostile_media_corpus_ends_named_and_bounded_leaving_no_scratch() {
             empty,
             "audio/wav",
             &["corrupt", "not_audio", "silent"],
+        ),
+        (
+            AssetKind::Master,
+            dir.join("no_channels.wav"),
+            "audio/wav",
+            &["corrupt", "not_audio"],
         ),
         (AssetKind::Master, wide, "audio/wav", &["ready"]),
         (
