@@ -313,7 +313,7 @@ async fn rls_overhead(db: &TestDb, aws: &TestAws, catalogue: &Catalogue, n: usiz
 /// of the same size.
 async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
     const BATCHES: usize = 40;
-    let client = db.pool.get().await.unwrap();
+    let mut client = db.pool.get().await.unwrap();
     let listener = UserId::from_uuid(Uuid::new_v4());
     // A real account: counted plays are kept per listener (play_counts references users).
     client
@@ -346,9 +346,12 @@ async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
 
     let started = Instant::now();
     for plays in &batches {
-        let out = hound_domain::listener::record_plays(&client, listener, plays, now)
+        // One transaction per batch, as the listener function runs it.
+        let tx = client.transaction().await.unwrap();
+        let out = hound_domain::listener::record_plays(&tx, listener, plays, now)
             .await
             .unwrap();
+        tx.commit().await.unwrap();
         assert_eq!(out.accepted as usize, plays.len());
     }
     let ours = rate(started.elapsed(), BATCHES);

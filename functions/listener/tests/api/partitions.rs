@@ -102,3 +102,29 @@ async fn prune_detaches_and_drops_whole_old_months_only() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_batch_that_meets_a_missing_month_creates_it_and_is_kept() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    // Nobody ran the schedule: this month's partition is gone.
+    let now = OffsetDateTime::now_utc();
+    let month = month_name("plays", now);
+    app.execute(&format!("DROP TABLE {month}"), &[]).await;
+    assert!(!partitions(&app, "plays").await.contains(&month));
+
+    let play = serde_json::json!({"plays": [{"id": uuid::Uuid::new_v4(), "track_id": track,
+        "started_at": now.format(&time::format_description::well_known::Rfc3339).unwrap(),
+        "ms_played": 40_000, "completed": false, "source": "album"}]});
+    let r = Call::post("/v1/listener/telemetry/plays")
+        .json(&play)
+        .bearer(&fan.token)
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["accepted"], 1, "{}", r.body);
+    assert!(partitions(&app, "plays").await.contains(&month));
+}

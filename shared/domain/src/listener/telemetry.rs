@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::db::Tx;
 use deadpool_postgres::GenericClient;
 use postgres_types::ToSql;
 use serde::Serialize;
@@ -128,7 +129,7 @@ fn too_many(field: &'static str, len: usize) -> Option<ListenerError> {
 /// Store a batch of plays for `listener`: validate, then one INSERT.
 #[tracing::instrument(skip(db, plays), fields(items = plays.len()))]
 pub async fn record_plays(
-    db: &impl GenericClient,
+    db: &Tx<'_>,
     listener: UserId,
     plays: &[PlayInput],
     now: OffsetDateTime,
@@ -200,7 +201,7 @@ pub async fn record_plays(
 /// Store a batch of player events for `listener`: validate, then one INSERT.
 #[tracing::instrument(skip(db, events), fields(items = events.len()))]
 pub async fn record_events(
-    db: &impl GenericClient,
+    db: &Tx<'_>,
     listener: UserId,
     events: &[EventInput],
     now: OffsetDateTime,
@@ -250,19 +251,23 @@ pub async fn record_events(
 }
 
 /// Run a batch insert; if a month's partition is missing (nobody ran `partitions ensure` in
-/// time), create the partitions the accepted window needs and try once more.
+/// time), create the partitions the accepted window needs and try once more. The insert runs
+/// under a savepoint so that its failure leaves the caller's transaction usable for the retry.
 async fn insert_batch(
-    db: &impl GenericClient,
+    db: &Tx<'_>,
     sql: &str,
     table: &str,
     params: &[&(dyn ToSql + Sync)],
     now: OffsetDateTime,
 ) -> Result<u64, ListenerError> {
     let statement = db.prepare_cached(sql).await?;
+    db.batch_execute("SAVEPOINT telemetry_batch").await?;
     match db.query_one(&statement, params).await {
         Ok(row) => Ok(row.get::<_, i64>(0) as u64),
         Err(err) if is_missing_partition(&err) => {
             tracing::warn!(table, "telemetry partition missing; creating it");
+            db.batch_execute("ROLLBACK TO SAVEPOINT telemetry_batch")
+                .await?;
             crate::partitions::ensure_table(db, table, now - MAX_AGE, 3).await?;
             let row = db.query_one(&statement, params).await?;
             Ok(row.get::<_, i64>(0) as u64)
