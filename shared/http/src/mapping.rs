@@ -32,6 +32,10 @@ impl From<DbError> for ApiError {
                 tracing::info!(error = %cause, "refused text");
                 Self::invalid_request("Text may not contain NUL (U+0000) characters.")
             }
+            DbError::OutOfRange(cause) => {
+                tracing::info!(error = %cause, "refused date");
+                Self::invalid_request("A date or time is outside the range the service keeps.")
+            }
         }
     }
 }

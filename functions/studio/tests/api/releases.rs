@@ -119,6 +119,15 @@ async fn release_fields_are_validated() {
         )
         .await;
     assert_error(&r, 400, "invalid_request");
+    // A date the calendar type holds but the database does not (before 4713 BC).
+    let r = app
+        .call(
+            Call::post("/v1/studio/releases")
+                .json(&json!({"title": "X", "kind": "ep", "release_date": "-9999-01-01"})),
+            &artist,
+        )
+        .await;
+    assert_error(&r, 400, "invalid_request");
     let paid = app
         .call(
             Call::post("/v1/studio/releases")

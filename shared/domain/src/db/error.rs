@@ -17,6 +17,10 @@ pub enum DbError {
     /// carries it, so callers answer 400.
     #[error("text Postgres cannot store: {0}")]
     InvalidText(String),
+    /// A date or time outside what Postgres stores (before 4713 BC, say): only a client's
+    /// value (a release date, a hand-made cursor) carries one, so callers answer 400.
+    #[error("a date or time Postgres cannot store: {0}")]
+    OutOfRange(String),
 }
 
 impl From<tokio_postgres::Error> for DbError {
@@ -35,8 +39,13 @@ impl From<tokio_postgres::Error> for DbError {
             code == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
                 || code == &SqlState::UNTRANSLATABLE_CHARACTER
         });
+        let out_of_range = err
+            .code()
+            .is_some_and(|code| code == &SqlState::DATETIME_FIELD_OVERFLOW);
         if connection_level {
             DbError::Unavailable(err.to_string())
+        } else if out_of_range {
+            DbError::OutOfRange(err.to_string())
         } else if invalid_text {
             DbError::InvalidText(err.to_string())
         } else {
