@@ -207,6 +207,36 @@ async fn racing_completes_make_one_job_and_one_message() {
 }
 
 #[tokio::test]
+async fn a_job_left_unclaimed_after_its_message_is_sent_again_by_a_later_complete() {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    let (release, track) = release_with_track(&app, &artist).await;
+    let asset = uploaded_master(&app, &artist, &release, &track).await;
+    assert_eq!(complete(&app, &artist, &asset).await.status, 202);
+    assert_eq!(app.aws.drain_queue().await.len(), 1);
+    // At once, a repeat sends nothing.
+    assert_eq!(complete(&app, &artist, &asset).await.status, 200);
+    assert!(app.aws.drain_queue().await.is_empty());
+
+    // The message went out two minutes ago and no worker ever claimed the job: it was lost
+    // (the process died after the commit, say). The next complete sends it again.
+    let client = app.db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE transcode_jobs SET enqueued_at = now() - interval '2 minutes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let again = complete(&app, &artist, &asset).await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    let messages = app.aws.drain_queue().await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["asset_id"].as_str(), Some(asset.as_str()));
+    assert_eq!(app.count("SELECT count(*) FROM transcode_jobs").await, 1);
+}
+
+#[tokio::test]
 async fn complete_refuses_a_missing_or_wrongly_sized_object() {
     let app = App::new().await;
     let artist = app.account("artist", "band@example.com").await;

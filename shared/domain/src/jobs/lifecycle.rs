@@ -22,7 +22,14 @@ const CREATE_STEPS: &str = "\
     INSERT INTO job_steps (job_id, position, name)
     SELECT $1, s.ord, s.name FROM unnest($2::text[]) WITH ORDINALITY AS s(name, ord)";
 
-const ENQUEUED: &str = "SELECT enqueued_at IS NOT NULL FROM transcode_jobs WHERE id = $1";
+/// A queued job whose message went out more than a minute ago and that no worker has claimed
+/// counts as not enqueued: the message may be lost (the process died between commit and send,
+/// or the send's compensation never ran), so the next `complete` sends it again. A duplicate is
+/// harmless: a claim runs a job once.
+const ENQUEUED: &str = "\
+SELECT enqueued_at IS NOT NULL
+       AND NOT (status = 'queued' AND enqueued_at < now() - interval '1 minute')
+  FROM transcode_jobs WHERE id = $1";
 
 const MARK_ENQUEUED: &str = "UPDATE transcode_jobs SET enqueued_at = now() WHERE id = $1";
 

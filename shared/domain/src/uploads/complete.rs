@@ -83,7 +83,8 @@ impl Locked {
 /// Finish an upload. The first call creates the job and claims its enqueueing: it returns the
 /// job message, which the caller sends with [`enqueue`] once the transaction has committed (so
 /// no message ever names a job a worker cannot see yet); later calls return the same job and no
-/// message.
+/// message, unless the job has sat queued and unclaimed for a minute since its message went out
+/// (then the message may be lost, and this call sends it again).
 #[tracing::instrument(skip_all)]
 pub async fn complete(
     tx: &Tx<'_>,
