@@ -175,3 +175,37 @@ async fn an_unreadable_message_is_kept_verbatim() {
     assert_eq!(listed[0].job_id, None);
     assert!(listed[0].error.contains("not JSON"), "{}", listed[0].error);
 }
+
+#[tokio::test]
+async fn a_message_carrying_nul_is_recorded_not_redelivered_for_ever() {
+    let fx = Fixture::new().await;
+    let dlq_url = with_dlq(&fx).await;
+    let pool = fx.db.pool_as(hound_domain::db::roles::DEAD_LETTER);
+    // Postgres stores no NUL: one as a JSON escape, one raw.
+    let bodies = [r#"{"job_id": "\u0000"}"#, "raw\0nul"];
+    let messages: Vec<aws_sdk_sqs::types::Message> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            aws_sdk_sqs::types::Message::builder()
+                .message_id(format!("nul-{i}"))
+                .receipt_handle(format!("receipt-{i}"))
+                .body(*body)
+                .build()
+        })
+        .collect();
+    let event = hound_testing::sqs_event(&messages, &fx.queue_arn(&dlq_url).await);
+    let response = dead_letter::handle(&pool, event).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+    let client = fx.db.pool.get().await.unwrap();
+    let listed = dlq::list(&client, true).await.unwrap();
+    let mut ids: Vec<&str> = listed.iter().map(|f| f.message_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["nul-0", "nul-1"]);
+    let raw = listed.iter().find(|f| f.message_id == "nul-1").unwrap();
+    assert_eq!(raw.body, serde_json::json!("raw\u{FFFD}nul"));
+}

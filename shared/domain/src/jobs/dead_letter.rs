@@ -100,6 +100,9 @@ pub async fn record(
     body: &str,
     receive_count: u32,
 ) -> Result<FailedJob, DbError> {
+    // Postgres stores no NUL, raw or as a JSON escape: such a body is kept with U+FFFD in its
+    // place, so it is recorded rather than redelivered for ever.
+    let body = &body.replace('\0', "\u{FFFD}").replace("\\u0000", "\\ufffd");
     let json: serde_json::Value =
         serde_json::from_str(body).unwrap_or_else(|_| serde_json::Value::String(body.to_owned()));
     let parsed = parse_message(body);
