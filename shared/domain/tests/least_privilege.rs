@@ -361,20 +361,22 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
 /// Artist profiles are every artist's public face: readable by all, written by their owner.
 const PUBLIC_READ: &[&str] = &["artist_profiles"];
 
-/// Run one statement as `role` in a transaction carrying user A's context; the number of rows
-/// it returned or touched, or `None` when the role is refused outright.
-async fn as_user_a(
+/// Run one statement in a transaction carrying `user`'s context (none: the service context);
+/// the number of rows it returned or touched, or `None` when the role is refused outright.
+async fn as_user(
     client: &mut deadpool_postgres::Object,
-    world: &World,
+    user: Option<(Uuid, Uuid)>,
     sql: &str,
 ) -> Option<u64> {
     let tx = client.transaction().await.unwrap();
-    tx.execute(
-        "SELECT set_config('hound.user_id', $1, true), set_config('hound.session_id', $2, true)",
-        &[&world.user_a.to_string(), &world.session_a.to_string()],
-    )
-    .await
-    .unwrap();
+    if let Some((user, session)) = user {
+        tx.execute(
+            "SELECT set_config('hound.user_id', $1, true), set_config('hound.session_id', $2, true)",
+            &[&user.to_string(), &session.to_string()],
+        )
+        .await
+        .unwrap();
+    }
     let outcome = if sql.starts_with("SELECT") {
         tx.query(sql, &[]).await.map(|rows| rows.len() as u64)
     } else {
@@ -431,23 +433,105 @@ async fn in_a_users_name_no_function_role_reads_or_changes_another_users_rows() 
                 probes.push(("reads", format!("SELECT 1 FROM {table} WHERE {predicate}")));
             }
             for (what, sql) in probes {
-                let touched = as_user_a(&mut client, &world, &sql).await;
+                let touched =
+                    as_user(&mut client, Some((world.user_a, world.session_a)), &sql).await;
                 assert!(
                     matches!(touched, None | Some(0)),
                     "{role} {what} B's {table}: {touched:?}"
                 );
             }
-            let after: i64 = admin
-                .query_one(
-                    &format!("SELECT count(*) FROM {table} WHERE {predicate}"),
-                    &[],
-                )
-                .await
-                .unwrap()
-                .get(0);
-            assert_eq!(before, after, "{role} changed B's {table}");
         }
     }
+
+    // The probes are not vacuous: each of B's rows is read by some function role, in B's own
+    // context or in the service context, through the same predicate A was refused by.
+    let mut unseen: Vec<&str> = probes.iter().map(|(t, _, _)| *t).collect();
+    for role in roles::ALL {
+        let mut client = connect_as(&db, role).await;
+        for (table, predicate, _) in &probes {
+            let sql = format!("SELECT 1 FROM {table} WHERE {predicate}");
+            for context in [Some((world.b.user, world.b.session)), None] {
+                if matches!(as_user(&mut client, context, &sql).await, Some(n) if n > 0) {
+                    unseen.retain(|t| t != table);
+                }
+            }
+        }
+    }
+    assert!(
+        unseen.is_empty(),
+        "no function role reads B's rows in {unseen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_studio_cannot_point_its_own_rows_at_another_artists() {
+    let db = TestDb::new().await;
+    let world = world(&db).await;
+    let admin = db.pool.get().await.unwrap();
+    // A's own draft with a track.
+    let artist_a: Uuid = admin
+        .query_one(
+            "SELECT id FROM artist_profiles WHERE user_id = $1",
+            &[&world.user_a],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (release_a, track_a) = (Uuid::now_v7(), Uuid::now_v7());
+    admin
+        .execute(
+            "INSERT INTO releases (id, artist_id, title, kind, share_token)
+             VALUES ($1, $2, 'A draft', 'album', md5(random()::text))",
+            &[&release_a, &artist_a],
+        )
+        .await
+        .unwrap();
+    admin
+        .execute(
+            "INSERT INTO tracks (id, release_id, position, title) VALUES ($1, $2, 1, 'A track')",
+            &[&track_a, &release_a],
+        )
+        .await
+        .unwrap();
+    let mut studio = connect_as(&db, roles::STUDIO).await;
+    let a = Some((world.user_a, world.session_a));
+    let b = &world.b;
+    let upload = |release: Uuid, track: Uuid| {
+        format!(
+            "INSERT INTO assets (id, artist_id, release_id, track_id, kind, bucket, key, filename,
+                                 content_type, size_bytes)
+             VALUES ('{}', '{artist_a}', '{release}', '{track}', 'master', 'b', '{}', 'x.wav',
+                     'audio/wav', 1)",
+            Uuid::now_v7(),
+            Uuid::now_v7()
+        )
+    };
+    let refused = [
+        ("an upload on B's release", upload(b.release, b.track)),
+        ("an upload on B's track", upload(release_a, b.track)),
+        (
+            "B's upload as A's master",
+            format!(
+                "UPDATE tracks SET master_asset_id = '{}' WHERE id = '{track_a}'",
+                b.asset
+            ),
+        ),
+        (
+            "B's upload as A's cover",
+            format!(
+                "UPDATE releases SET cover_asset_id = '{}' WHERE id = '{release_a}'",
+                b.asset
+            ),
+        ),
+    ];
+    for (what, sql) in refused {
+        assert_eq!(as_user(&mut studio, a, &sql).await, None, "{what}");
+    }
+    // The same statements on A's own rows go through.
+    assert_eq!(
+        as_user(&mut studio, a, &upload(release_a, track_a)).await,
+        Some(1)
+    );
 }
 
 #[tokio::test]
