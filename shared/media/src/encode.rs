@@ -250,8 +250,9 @@ async fn encode_one(
 fn failed(what: &str, stderr: &[u8]) -> MediaError {
     let text = String::from_utf8_lossy(stderr);
     if text.contains("Invalid data found") || text.contains("corrupt") {
+        let content = if what == "cover" { "picture" } else { "audio" };
         Refusal::Corrupt(format!(
-            "The audio could not be decoded ({}).",
+            "The {content} could not be decoded ({}).",
             tail(stderr)
         ))
         .into()
@@ -451,6 +452,8 @@ pub async fn cover_sizes(input: &Path, dir: &Path) -> Result<Vec<CoverSize>, Med
     graph.pop();
     let mut command = tool("ffmpeg");
     command.args(["-nostdin", "-hide_banner", "-nostats", "-v", "error", "-y"]);
+    // A picture cut short decodes to a grey remainder unless a decode error is fatal.
+    command.args(["-err_detect", "explode"]);
     pinned_ffmpeg_input(&mut command, Input::Picture, input);
     command.args(["-filter_complex", &graph]);
     for out in &outputs {
