@@ -136,7 +136,7 @@ async fn the_library_pages_newest_first_by_cursor() {
 }
 
 #[tokio::test]
-async fn an_unlisted_releases_tracks_need_its_token_to_be_saved_or_played() {
+async fn without_its_token_an_unlisted_releases_tracks_cannot_be_saved_counted_or_listed() {
     let app = App::new().await;
     let owner = app.account("artist", "owner@example.com").await;
     let fan = app.account("listener", "fan@example.com").await;
