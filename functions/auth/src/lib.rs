@@ -42,5 +42,11 @@ impl FromRef<AppState> for Backend {
 }
 
 pub fn router(state: AppState) -> Router {
-    hound_http::service(routes::router().with_state(state))
+    let (routes, _) = routes::router().split_for_parts();
+    hound_http::service(routes.with_state(state))
+}
+
+/// This function's operations, for the API's OpenAPI document (`docs/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::router().into_openapi()
 }

@@ -49,5 +49,17 @@ pub(crate) async fn as_artist<'a>(
 }
 
 pub fn router(state: AppState) -> Router {
-    hound_http::service(routes::router().with_state(state))
+    let (routes, _) = routes::router().split_for_parts();
+    hound_http::service(routes.with_state(state))
+}
+
+/// This function's operations, for the API's OpenAPI document (`docs/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut api = routes::router().into_openapi();
+    hound_http::openapi::answer_everywhere(
+        &mut api,
+        403,
+        "`role_required`: the caller is not an artist.",
+    );
+    api
 }

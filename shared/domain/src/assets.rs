@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::db::DbError;
 use crate::ids::{AssetId, ReleaseId, TrackId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "asset_kind", rename_all = "snake_case")]
 pub enum AssetKind {
@@ -17,7 +19,9 @@ pub enum AssetKind {
     Cover,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "asset_state", rename_all = "snake_case")]
 pub enum AssetState {
@@ -28,7 +32,7 @@ pub enum AssetState {
     Superseded,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Asset {
     pub id: AssetId,
     pub kind: AssetKind,

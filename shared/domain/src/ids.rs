@@ -13,7 +13,7 @@ macro_rules! typed_id {
         $(#[$doc])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-            ToSql, FromSql,
+            ToSql, FromSql, utoipa::ToSchema,
         )]
         #[serde(transparent)]
         #[postgres(transparent)]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::fields::{self, FieldErrors};
 
 /// A page of items and the cursor that continues after its last one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

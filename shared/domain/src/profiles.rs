@@ -11,7 +11,7 @@ use crate::fields::FieldErrors;
 use crate::ids::{ArtistId, UserId};
 
 /// An artist's public face (API.md, Studio).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ArtistProfile {
     pub id: ArtistId,
     pub name: String,

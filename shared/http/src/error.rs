@@ -20,16 +20,25 @@ pub struct ApiError {
     retry_after_secs: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
+/// The body of every non-2xx answer (API.md, Errors).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorEnvelope {
+    #[schema(inline)]
+    pub error: ErrorObject,
 }
 
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
-    details: &'a Map<String, Value>,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorObject {
+    /// A stable, snake_case code a client can branch on.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
+    pub code: &'static str,
+    /// A sentence for a human.
+    pub message: String,
+    /// More about the failure: `fields` (field → problem) for 400s, `problems` for 422s, and
+    /// others named by the code.
+    #[schema(value_type = Object)]
+    pub details: Map<String, Value>,
 }
 
 impl ApiError {
@@ -107,11 +116,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
+        let body = ErrorEnvelope {
+            error: ErrorObject {
                 code: self.code,
-                message: &self.message,
-                details: &self.details,
+                message: self.message.into_owned(),
+                details: self.details,
             },
         };
         let mut response = (self.status, Json(body)).into_response();

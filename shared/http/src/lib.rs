@@ -9,12 +9,13 @@ mod error;
 mod json;
 mod mapping;
 mod middleware;
+pub mod openapi;
 mod path;
 mod query;
 
 pub use backend::{Backend, Db, commit};
 pub use caller::Bearer;
-pub use error::ApiError;
+pub use error::{ApiError, ErrorEnvelope};
 pub use json::{JsonBody, MAX_BODY_BYTES, OptionalJsonBody, parse};
 pub use middleware::{REQUEST_ID, RequestId, service};
 pub use path::{PathId, PathIds};

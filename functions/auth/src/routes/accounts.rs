@@ -1,38 +1,45 @@
 //! Signup and login, for listeners and artists.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use hound_domain::auth::{self, AccountKind, NewAccount, Session, User};
-use hound_http::{ApiError, Db, JsonBody, commit};
+use hound_http::{ApiError, Db, ErrorEnvelope, JsonBody, commit};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/artist/signup", post(artist_signup))
-        .route("/v1/auth/listener/signup", post(listener_signup))
-        .route("/v1/auth/artist/login", post(artist_login))
-        .route("/v1/auth/listener/login", post(listener_login))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(artist_signup))
+        .routes(routes!(listener_signup))
+        .routes(routes!(artist_login))
+        .routes(routes!(listener_login))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct SignupBody {
+    /// Trimmed and lower-cased; unique among accounts.
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    /// 8–128 characters, not a common password.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    #[schema(min_length = 1, max_length = 100)]
     display_name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     email: String,
     password: String,
 }
 
 /// `{user, session}`: what signup, login and refresh answer.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SignedIn {
     pub user: User,
     pub session: Session,
@@ -58,6 +65,11 @@ async fn signup(
     Ok((StatusCode::CREATED, Json(authenticated.into())))
 }
 
+/// Create an artist account (with its artist profile) and sign in.
+#[utoipa::path(post, path = "/v1/auth/artist/signup", operation_id = "artist_signup", request_body = SignupBody, responses(
+    (status = 201, description = "The account, signed in.", body = SignedIn),
+    (status = 409, description = "`email_taken`.", body = ErrorEnvelope),
+))]
 async fn artist_signup(
     State(state): State<AppState>,
     db: Db,
@@ -66,6 +78,11 @@ async fn artist_signup(
     signup(state, db, body, AccountKind::Artist).await
 }
 
+/// Create a listener account and sign in.
+#[utoipa::path(post, path = "/v1/auth/listener/signup", operation_id = "listener_signup", request_body = SignupBody, responses(
+    (status = 201, description = "The account, signed in.", body = SignedIn),
+    (status = 409, description = "`email_taken`.", body = ErrorEnvelope),
+))]
 async fn listener_signup(
     State(state): State<AppState>,
     db: Db,
@@ -96,6 +113,13 @@ async fn login(
     Ok(Json(verdict.into_result()?.into()))
 }
 
+/// Sign in to an account that holds the artist role.
+#[utoipa::path(post, path = "/v1/auth/artist/login", operation_id = "artist_login", request_body = LoginBody, responses(
+    (status = 200, description = "Signed in.", body = SignedIn),
+    (status = 401, description = "`invalid_credentials`: wrong password or unknown email, alike.", body = ErrorEnvelope),
+    (status = 403, description = "`role_required`: the account is not an artist.", body = ErrorEnvelope),
+    (status = 429, description = "`rate_limited`: five failed logins for this email within 15 minutes.", body = ErrorEnvelope),
+))]
 async fn artist_login(
     State(state): State<AppState>,
     db: Db,
@@ -104,6 +128,12 @@ async fn artist_login(
     login(state, db, body, AccountKind::Artist).await
 }
 
+/// Sign in to any account (every account can listen).
+#[utoipa::path(post, path = "/v1/auth/listener/login", operation_id = "listener_login", request_body = LoginBody, responses(
+    (status = 200, description = "Signed in.", body = SignedIn),
+    (status = 401, description = "`invalid_credentials`: wrong password or unknown email, alike.", body = ErrorEnvelope),
+    (status = 429, description = "`rate_limited`: five failed logins for this email within 15 minutes.", body = ErrorEnvelope),
+))]
 async fn listener_login(
     State(state): State<AppState>,
     db: Db,

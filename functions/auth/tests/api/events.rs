@@ -37,6 +37,18 @@ async fn the_auth_sample_events_are_answered_as_documented() {
         body["user"]["roles"],
         serde_json::json!(["artist", "listener"])
     );
+    // The API's own description: the committed document, which the contract tests keep current.
+    let (status, body) = invoke(&router, "auth-openapi").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["openapi"], "3.1.0");
+    let committed = std::fs::read_to_string(format!(
+        "{}/../../docs/openapi.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(body, serde_json::from_str::<Value>(&committed).unwrap());
+    assert!(body["paths"]["/v1/studio/releases"]["post"].is_object());
+
     // The token placeholders are not tokens: the protected samples answer 401 until filled in.
     for name in ["auth-refresh", "auth-me", "auth-logout"] {
         let (status, body) = invoke(&router, name).await;

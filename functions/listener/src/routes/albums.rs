@@ -1,20 +1,28 @@
 //! Album pages.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use hound_domain::ids::ReleaseId;
 use hound_domain::listener::{self, Album, Viewer};
 use hound_http::{ApiError, Bearer, Db, PathId, commit};
 
 use super::share::{ShareQuery, share_token};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/listener/albums/{album_id}", get(show))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show))
 }
 
+/// A published release (or an unlisted one, with its share token): artist, tracks, cover URLs.
+#[utoipa::path(get, path = "/v1/listener/albums/{album_id}", operation_id = "get_album",
+    params(("album_id" = Uuid, Path, description = "The release."), ShareQuery),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The album.", body = Album)),
+)]
 async fn show(
     State(state): State<AppState>,
     bearer: Option<Bearer>,

@@ -1,19 +1,25 @@
 //! The listener's library of saved tracks.
 
+use axum::Json;
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
-use axum::routing::get;
-use axum::{Json, Router};
 use hound_domain::listener::{self, LibraryItem};
 use hound_domain::paging::Page;
 use hound_http::{ApiError, Bearer, Db, PageQuery, commit};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/listener/library/tracks", get(tracks))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(tracks))
 }
 
+/// The caller's saved tracks, most recently saved first.
+#[utoipa::path(get, path = "/v1/listener/library/tracks", operation_id = "library_tracks", params(PageQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of saved tracks.", body = Page<LibraryItem>),
+))]
 async fn tracks(
     bearer: Bearer,
     mut db: Db,

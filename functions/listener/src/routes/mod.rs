@@ -7,12 +7,12 @@ mod share;
 mod telemetry;
 mod tracks;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(home::router())
         .merge(albums::router())
         .merge(tracks::router())

@@ -4,9 +4,12 @@ use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
 use hound_http::ApiError;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ShareQuery {
+    /// The release's share token, for an `unlisted` release.
     share_token: Option<String>,
 }
 

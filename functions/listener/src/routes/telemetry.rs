@@ -1,31 +1,39 @@
 //! Telemetry batches: plays and player events.
 
+use axum::Json;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use hound_domain::listener::{self, EventInput, Ingested, PlayInput};
 use hound_http::{ApiError, Bearer, Db, JsonBody, commit};
 use serde::Deserialize;
 use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/listener/telemetry/plays", post(plays))
-        .route("/v1/listener/telemetry/events", post(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(plays))
+        .routes(routes!(events))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PlaysBody {
+    #[schema(max_items = 500)]
     plays: Vec<PlayInput>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct EventsBody {
+    #[schema(max_items = 500)]
     events: Vec<EventInput>,
 }
 
+/// Record a batch of plays (client ids: a resent play counts once).
+#[utoipa::path(post, path = "/v1/listener/telemetry/plays", operation_id = "record_plays", request_body = PlaysBody, security(("bearer" = [])), responses(
+    (status = 202, description = "How many were new, how many duplicates, and which were refused.", body = Ingested),
+))]
 async fn plays(
     bearer: Bearer,
     mut db: Db,
@@ -38,6 +46,10 @@ async fn plays(
     Ok((StatusCode::ACCEPTED, Json(ingested)))
 }
 
+/// Record a batch of player events.
+#[utoipa::path(post, path = "/v1/listener/telemetry/events", operation_id = "record_events", request_body = EventsBody, security(("bearer" = [])), responses(
+    (status = 202, description = "How many were new, how many duplicates, and which were refused.", body = Ingested),
+))]
 async fn events(
     bearer: Bearer,
     mut db: Db,

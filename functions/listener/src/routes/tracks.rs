@@ -1,31 +1,40 @@
 //! A track's stream, and saving it.
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use hound_domain::ids::TrackId;
 use hound_domain::listener::{self, Stream, Viewer};
-use hound_http::{ApiError, Bearer, Db, PathId, commit};
+use hound_http::{ApiError, Bearer, Db, ErrorEnvelope, PathId, commit};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::share::{ShareQuery, share_token};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/listener/tracks/{track_id}/stream", get(stream))
-        .route(
-            "/v1/listener/tracks/{track_id}/save",
-            post(save).delete(unsave),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(stream))
+        .routes(routes!(save, unsave))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Saved {
     saved: bool,
 }
 
+/// Short-lived presigned rendition URLs and loudness for a track the caller may play.
+#[utoipa::path(get, path = "/v1/listener/tracks/{track_id}/stream", operation_id = "stream_track",
+    params(("track_id" = Uuid, Path, description = "The track."), ShareQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The renditions.", body = Stream),
+        (status = 403, description = "`gated`: the release needs a code, a check-in or a purchase (`details.gate`).", body = ErrorEnvelope),
+        (status = 409, description = "`not_ready`: the track has no playable rendition yet.", body = ErrorEnvelope),
+    ),
+)]
 async fn stream(
     State(state): State<AppState>,
     bearer: Option<Bearer>,
@@ -46,6 +55,10 @@ async fn stream(
     Ok(Json(stream))
 }
 
+/// Save a track to the library (idempotent).
+#[utoipa::path(post, path = "/v1/listener/tracks/{track_id}/save", operation_id = "save_track", params(("track_id" = Uuid, Path, description = "The track.")), security(("bearer" = [])), responses(
+    (status = 200, description = "Saved.", body = Saved),
+))]
 async fn save(
     bearer: Bearer,
     mut db: Db,
@@ -57,6 +70,10 @@ async fn save(
     Ok(Json(Saved { saved: true }))
 }
 
+/// Remove a track from the library (idempotent).
+#[utoipa::path(delete, path = "/v1/listener/tracks/{track_id}/save", operation_id = "unsave_track", params(("track_id" = Uuid, Path, description = "The track.")), security(("bearer" = [])), responses(
+    (status = 200, description = "Not saved.", body = Saved),
+))]
 async fn unsave(
     bearer: Bearer,
     mut db: Db,

@@ -5,12 +5,12 @@ mod releases;
 mod tracks;
 mod uploads;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(profile::router())
         .merge(releases::router())
         .merge(tracks::router())

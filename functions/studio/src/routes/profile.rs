@@ -1,25 +1,35 @@
 //! The artist's own profile.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use hound_domain::catalog;
 use hound_domain::profiles::{ArtistProfile, ProfileUpdate};
 use hound_http::{ApiError, Bearer, Db, JsonBody, commit};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{AppState, as_artist};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/studio/profile", get(show).put(replace))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show, replace))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ProfileBody {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(max_length = 2000)]
     bio: Option<String>,
+    /// At most 10 `https` links.
+    #[schema(max_items = 10)]
     links: Option<Vec<String>>,
 }
 
+/// The caller's artist profile.
+#[utoipa::path(get, path = "/v1/studio/profile", operation_id = "get_profile", security(("bearer" = [])), responses(
+    (status = 200, description = "The profile.", body = ArtistProfile),
+))]
 async fn show(bearer: Bearer, mut db: Db) -> Result<Json<ArtistProfile>, ApiError> {
     let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let profile = catalog::profile(&tx, artist).await?;
@@ -27,6 +37,10 @@ async fn show(bearer: Bearer, mut db: Db) -> Result<Json<ArtistProfile>, ApiErro
     Ok(Json(profile))
 }
 
+/// Replace the profile's name, bio and links.
+#[utoipa::path(put, path = "/v1/studio/profile", operation_id = "put_profile", request_body = ProfileBody, security(("bearer" = [])), responses(
+    (status = 200, description = "The profile as stored.", body = ArtistProfile),
+))]
 async fn replace(
     bearer: Bearer,
     mut db: Db,

@@ -1,33 +1,35 @@
 //! Tracks of a release.
 
+use axum::Json;
 use axum::http::StatusCode;
-use axum::routing::{patch, post, put};
-use axum::{Json, Router};
 use hound_domain::catalog::{self, Release, Track, TrackFields};
 use hound_domain::ids::{ReleaseId, TrackId};
-use hound_http::{ApiError, Bearer, Db, JsonBody, PathId, PathIds, commit};
+use hound_http::{ApiError, Bearer, Db, ErrorEnvelope, JsonBody, PathId, PathIds, commit};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{AppState, as_artist};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/studio/releases/{release_id}/tracks", post(add))
-        .route(
-            "/v1/studio/releases/{release_id}/tracks/order",
-            put(reorder),
-        )
-        .route(
-            "/v1/studio/releases/{release_id}/tracks/{track_id}",
-            patch(update).delete(remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add))
+        .routes(routes!(reorder))
+        .routes(routes!(update, remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct OrderBody {
+    /// Every track of the release, once each, in the new order.
     track_ids: Vec<TrackId>,
 }
 
+/// Append a track to a draft release.
+#[utoipa::path(post, path = "/v1/studio/releases/{release_id}/tracks", operation_id = "add_track", params(("release_id" = Uuid, Path, description = "The release.")), request_body = TrackFields, security(("bearer" = [])), responses(
+    (status = 201, description = "The new track, last.", body = Track),
+    (status = 409, description = "The release is no longer a draft, or the request conflicts with its state (`code` says which).", body = ErrorEnvelope),
+))]
 async fn add(
     bearer: Bearer,
     mut db: Db,
@@ -40,6 +42,11 @@ async fn add(
     Ok((StatusCode::CREATED, Json(track)))
 }
 
+/// Change some fields of a track.
+#[utoipa::path(patch, path = "/v1/studio/releases/{release_id}/tracks/{track_id}", operation_id = "update_track", params(("release_id" = Uuid, Path, description = "The release."), ("track_id" = Uuid, Path, description = "The track.")), request_body = TrackFields, security(("bearer" = [])), responses(
+    (status = 200, description = "The track as stored.", body = Track),
+    (status = 409, description = "The release is no longer a draft, or the request conflicts with its state (`code` says which).", body = ErrorEnvelope),
+))]
 async fn update(
     bearer: Bearer,
     mut db: Db,
@@ -52,6 +59,11 @@ async fn update(
     Ok(Json(track))
 }
 
+/// Remove a track from a draft release; later tracks move up.
+#[utoipa::path(delete, path = "/v1/studio/releases/{release_id}/tracks/{track_id}", operation_id = "delete_track", params(("release_id" = Uuid, Path, description = "The release."), ("track_id" = Uuid, Path, description = "The track.")), security(("bearer" = [])), responses(
+    (status = 204, description = "Removed."),
+    (status = 409, description = "The release is no longer a draft, or the request conflicts with its state (`code` says which).", body = ErrorEnvelope),
+))]
 async fn remove(
     bearer: Bearer,
     mut db: Db,
@@ -63,6 +75,11 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Put the release's tracks in a new order.
+#[utoipa::path(put, path = "/v1/studio/releases/{release_id}/tracks/order", operation_id = "order_tracks", params(("release_id" = Uuid, Path, description = "The release.")), request_body = OrderBody, security(("bearer" = [])), responses(
+    (status = 200, description = "The release with its tracks in the new order.", body = Release),
+    (status = 409, description = "The release is no longer a draft, or the request conflicts with its state (`code` says which).", body = ErrorEnvelope),
+))]
 async fn reorder(
     bearer: Bearer,
     mut db: Db,

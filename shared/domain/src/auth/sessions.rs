@@ -16,7 +16,7 @@ use crate::db::{self, Setting, Tx};
 use crate::ids::{SessionId, UserId};
 
 /// The `session` object of API.md: what a client keeps to stay logged in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub access_token: String,
     pub refresh_token: String,
@@ -27,7 +27,7 @@ pub struct Session {
 }
 
 /// Logout reach: this session, or every session of the user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogoutScope {
     #[default]

@@ -16,7 +16,7 @@ const SELECT_USER: &str = "\
     SELECT id, email, roles, display_name, created_at FROM users WHERE id = $1";
 
 /// The `user` object of API.md.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub email: String,

@@ -26,11 +26,12 @@ pub struct Storage {
 }
 
 /// What a client needs to PUT a file straight to S3.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PresignedUpload {
     pub method: &'static str,
     pub url: String,
     /// Headers the client must send verbatim: they are part of the signature.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub headers: serde_json::Map<String, serde_json::Value>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,

@@ -17,7 +17,7 @@ use crate::ids::{ArtistId, AssetId, ReleaseId};
 use crate::paging::{Page, PageRequest};
 
 /// A release as its artist sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Release {
     pub id: ReleaseId,
     pub artist_id: ArtistId,
@@ -47,7 +47,7 @@ pub struct Release {
     pub tracks: Option<Vec<Track>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CoverRef {
     pub asset_id: AssetId,
     pub state: Option<AssetState>,
@@ -55,19 +55,27 @@ pub struct CoverRef {
 
 /// The editable fields of a release. On create, absent means default; on PATCH, absent means
 /// unchanged and `null` clears.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReleaseFields {
+    /// 1–200 characters once trimmed; required on create.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    /// Required on create.
     pub kind: Option<ReleaseKind>,
     #[serde(default, deserialize_with = "patch")]
+    #[schema(max_length = 50)]
     pub genre: Option<Option<String>>,
     #[serde(default, deserialize_with = "patch")]
     pub release_date: Option<Option<Date>>,
+    /// 12 or 13 digits (UPC-A or EAN-13).
     #[serde(default, deserialize_with = "patch")]
+    #[schema(pattern = r"^\s*[0-9]{12,13}\s*$")]
     pub upc: Option<Option<String>>,
     pub explicit: Option<bool>,
     pub access: Option<Access>,
+    /// Required for, and only for, `access: paid`.
     #[serde(default, deserialize_with = "patch")]
+    #[schema(minimum = 1, maximum = 100_000)]
     pub price_credits: Option<Option<i32>>,
 }
 

@@ -16,7 +16,7 @@ use crate::jobs::JobStatus;
 /// Most tracks one release may hold.
 pub const MAX_TRACKS: i64 = 100;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Track {
     pub id: TrackId,
     pub release_id: ReleaseId,
@@ -32,7 +32,7 @@ pub struct Track {
     pub updated_at: OffsetDateTime,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MasterRef {
     pub asset_id: AssetId,
     pub state: Option<AssetState>,
@@ -40,9 +40,12 @@ pub struct MasterRef {
     pub job_status: Option<JobStatus>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TrackFields {
+    /// 1–200 characters once trimmed; required on create.
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    /// CC-XXX-YY-NNNNN; hyphens and spaces are dropped.
     #[serde(default, deserialize_with = "patch")]
     pub isrc: Option<Option<String>>,
     pub explicit: Option<bool>,

@@ -4,7 +4,9 @@
 use postgres_types::{FromSql, ToSql};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "release_kind", rename_all = "snake_case")]
 pub enum ReleaseKind {
@@ -13,7 +15,9 @@ pub enum ReleaseKind {
     Single,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "release_status", rename_all = "snake_case")]
 pub enum ReleaseStatus {
@@ -23,7 +27,19 @@ pub enum ReleaseStatus {
     Published,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSql,
+    FromSql,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "release_access", rename_all = "snake_case")]
 pub enum Access {
@@ -36,7 +52,7 @@ pub enum Access {
 }
 
 /// A release or track title: trimmed, 1–200 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSql, FromSql)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSql, FromSql, utoipa::ToSchema)]
 #[serde(transparent)]
 #[postgres(transparent)]
 pub struct Title(String);
@@ -56,7 +72,7 @@ impl Title {
 }
 
 /// A Universal Product Code: 12 or 13 digits (UPC-A or EAN-13).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSql, FromSql)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSql, FromSql, utoipa::ToSchema)]
 #[serde(transparent)]
 #[postgres(transparent)]
 pub struct Upc(String);
@@ -73,7 +89,7 @@ impl Upc {
 
 /// An International Standard Recording Code, CC-XXX-YY-NNNNN: hyphens and spaces are dropped,
 /// letters upper-cased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSql, FromSql)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSql, FromSql, utoipa::ToSchema)]
 #[serde(transparent)]
 #[postgres(transparent)]
 pub struct Isrc(String);
@@ -104,7 +120,18 @@ impl Isrc {
 
 /// An amount of credits, the platform's unit of payment (API.md: credits are integers).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSql, FromSql,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSql,
+    FromSql,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 #[postgres(transparent)]

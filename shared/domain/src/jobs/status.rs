@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::assets::AssetKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "job_status", rename_all = "snake_case")]
 pub enum JobStatus {
@@ -26,7 +28,9 @@ impl JobStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSql, FromSql, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 #[postgres(name = "step_state", rename_all = "snake_case")]
 pub enum StepState {

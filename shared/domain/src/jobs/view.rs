@@ -8,7 +8,7 @@ use super::status::{JobStatus, StepState};
 use crate::db::DbError;
 use crate::ids::{ArtistId, AssetId, JobId};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Job {
     pub id: JobId,
     pub asset_id: AssetId,
@@ -19,7 +19,7 @@ pub struct Job {
     pub error: Option<JobError>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Step {
     pub name: String,
     pub state: StepState,
@@ -27,7 +27,7 @@ pub struct Step {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobError {
     pub code: String,
     pub message: String,

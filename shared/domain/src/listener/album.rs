@@ -12,7 +12,7 @@ use super::viewer::{ArtistCard, Reach, Viewer};
 use crate::catalog::{Access, ReleaseKind};
 use crate::ids::{ReleaseId, TrackId};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Album {
     pub id: ReleaseId,
     pub title: String,
@@ -26,11 +26,13 @@ pub struct Album {
     #[serde(with = "time::serde::rfc3339::option")]
     pub published_at: Option<OffsetDateTime>,
     pub artist: ArtistCard,
+    /// Cover URLs by width in pixels (`"300"`, `"600"`, `"1200"`), each in the formats made.
+    #[schema(inline)]
     pub cover: Option<Cover>,
     pub tracks: Vec<AlbumTrack>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AlbumTrack {
     pub id: TrackId,
     pub position: i32,
@@ -43,7 +45,7 @@ pub struct AlbumTrack {
 }
 
 /// ITU-R BS.1770 measurements of a track, and the gain that brings it to −14 LUFS.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrackLoudness {
     pub integrated_lufs: f32,
     pub true_peak_dbtp: f32,

@@ -14,19 +14,21 @@ use crate::ids::ReleaseId;
 /// Cards per list.
 pub const HOME_CARDS: i64 = 20;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Home {
     pub new_releases: Vec<ReleaseCard>,
     pub popular: Vec<ReleaseCard>,
     pub for_you: Vec<ReleaseCard>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReleaseCard {
     pub id: ReleaseId,
     pub title: String,
     pub kind: ReleaseKind,
     pub artist: ArtistCard,
+    /// Cover URLs by width in pixels (`"300"`, `"600"`, `"1200"`), each in the formats made.
+    #[schema(inline)]
     pub cover: Option<Cover>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub published_at: Option<OffsetDateTime>,

@@ -54,7 +54,7 @@ pub async fn unsave_track(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LibraryItem {
     #[serde(with = "time::serde::rfc3339")]
     pub saved_at: OffsetDateTime,
@@ -62,7 +62,7 @@ pub struct LibraryItem {
     pub release: LibraryRelease,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LibraryTrack {
     pub id: TrackId,
     pub title: String,
@@ -71,7 +71,7 @@ pub struct LibraryTrack {
     pub explicit: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LibraryRelease {
     pub id: ReleaseId,
     pub title: String,

@@ -42,7 +42,7 @@ pub(crate) struct StoredObject {
 /// Cover URLs by width in pixels ("300", "600", "1200"), each in the formats made.
 pub type Cover = BTreeMap<String, CoverFormats>;
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct CoverFormats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jpeg: Option<String>,

@@ -17,7 +17,7 @@ use crate::ids::TrackId;
 pub const TARGET_LUFS: f64 = -14.0;
 pub const PEAK_CEILING_DBTP: f64 = -1.0;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Stream {
     pub track_id: TrackId,
     #[serde(with = "time::serde::rfc3339")]
@@ -27,7 +27,7 @@ pub struct Stream {
 }
 
 /// Null fields mean the track (or no track of the release) has been analysed yet.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StreamLoudness {
     pub integrated_lufs: Option<f32>,
     pub true_peak_dbtp: Option<f32>,
@@ -35,7 +35,7 @@ pub struct StreamLoudness {
     pub album_gain_db: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Rendition {
     pub name: String,
     pub codec: Option<String>,

@@ -19,19 +19,19 @@ use crate::ids::{TrackId, UserId};
 
 /// What became of a batch: `accepted` rows are new, `duplicates` were already stored (or repeated
 /// within the batch), and `details.rejected` lists the refused items.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Ingested {
     pub accepted: u64,
     pub duplicates: u64,
     pub details: IngestDetails,
 }
 
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct IngestDetails {
     pub rejected: Vec<Rejected>,
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Rejected {
     pub index: usize,
     pub id: Uuid,

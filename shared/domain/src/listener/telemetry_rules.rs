@@ -20,7 +20,7 @@ pub const PLAY_SLACK_MS: i64 = 10_000;
 /// Largest `props` object of an event, serialised.
 pub const MAX_PROPS_BYTES: usize = 4096;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PlayInput {
     pub id: Uuid,
     pub track_id: TrackId,
@@ -31,7 +31,7 @@ pub struct PlayInput {
     pub source: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EventInput {
     pub id: Uuid,
     #[serde(rename = "type")]
@@ -40,6 +40,7 @@ pub struct EventInput {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Client-defined; stored as given (a JSON object, at most 4 KiB).
+    #[schema(value_type = Option<Object>)]
     pub props: Option<serde_json::Map<String, serde_json::Value>>,
 }
 

@@ -35,7 +35,7 @@ impl Viewer {
 }
 
 /// The artist on a card or an album page.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ArtistCard {
     pub id: ArtistId,
     pub name: String,

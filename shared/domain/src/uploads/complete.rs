@@ -13,7 +13,7 @@ use crate::db::Tx;
 use crate::ids::{ArtistId, AssetId, JobId, ReleaseId, TrackId};
 use crate::jobs::{self, Job, JobMessage};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Completed {
     pub asset: Asset,
     pub job: Job,

@@ -38,15 +38,21 @@ const INSERT_ASSET: &str = "\
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 /// What the client says it is about to upload.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UploadIntent {
+    /// The track a master is for (masters only).
     pub track_id: Option<TrackId>,
+    #[schema(min_length = 1, max_length = 255)]
     pub filename: String,
+    /// Masters: `audio/wav`, `audio/flac`, `audio/aiff`, `audio/mpeg`, `audio/mp4` and their
+    /// aliases; covers: `image/jpeg`, `image/png`.
     pub content_type: String,
+    /// Masters up to 1 GiB, covers up to 20 MB.
+    #[schema(minimum = 1)]
     pub size_bytes: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IntentResponse {
     pub asset_id: AssetId,
     pub upload: PresignedUpload,
