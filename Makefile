@@ -6,7 +6,7 @@
 VENV ?= .venv
 export VENV
 
-.PHONY: help dev demo test bench lint fmt migrate
+.PHONY: help dev demo test fuzz openapi bench lint fmt migrate
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ demo: ## With `make dev` running: walk the whole story over HTTP (artist → wor
 
 test: ## fmt check, clippy, cfn-lint and every test, against real Postgres and moto
 	@bash infra/local/test.sh
+
+fuzz: ## schemathesis over every operation of the OpenAPI document, against a fresh local stack
+	@bash infra/local/fuzz.sh
+
+openapi: ## Regenerate docs/openapi.json from the routers (a test fails while it is stale)
+	cargo run -q -p hound-contract --bin hound-openapi > docs/openapi.json.tmp
+	mv docs/openapi.json.tmp docs/openapi.json
 
 bench: ## The benchmarks under bench/, in release mode
 	@bash infra/local/bench.sh

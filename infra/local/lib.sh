@@ -6,7 +6,7 @@
 # and stop_started (installed as an EXIT trap by on_exit_stop_started) stops exactly that.
 #
 # Knobs (environment): DATABASE_URL, VENV (default .venv), PG_PRIVATE_PORT (55432),
-# PG_PRIVATE_DATA (.dev/pg), MOTO_PORT (5000).
+# PG_PRIVATE_DATA (.dev/pg), MOTO_PORT (5000), FUZZ_PORT (9400), FUZZ_SEED.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEV_DIR="$ROOT/.dev"
@@ -17,6 +17,8 @@ PG_PRIVATE_PORT=${PG_PRIVATE_PORT:-55432}
 PG_PRIVATE_DATA=${PG_PRIVATE_DATA:-$DEV_DIR/pg}
 MOTO_HOST=127.0.0.1
 MOTO_PORT=${MOTO_PORT:-5000}
+# Pinned: its checks and generation change between releases, and the run must be repeatable.
+SCHEMATHESIS_VERSION=4.32.5
 mkdir -p "$DEV_DIR"
 
 # What this run started (stop_started stops these and nothing else).
@@ -77,16 +79,18 @@ ensure_tools() {
     need_cmd psql postgresql-client
     need_cmd pg_isready postgresql-client
     need_cmd ffmpeg ffmpeg
+    need_cmd curl curl                 # the contract fuzz signs up over HTTP
     ensure_venv
     export PATH="$VENV/bin:$PATH"
 }
 
 ensure_venv() {
     if [ -x "$VENV/bin/moto_server" ] && [ -x "$VENV/bin/cargo-lambda" ] && [ -x "$VENV/bin/cfn-lint" ] \
+        && "$VENV/bin/st" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" \
         && "$VENV/bin/python" -c '' 2>/dev/null; then
         return 0
     fi
-    log "installing cargo-lambda, moto[server] and cfn-lint into $VENV"
+    log "installing cargo-lambda, moto[server], cfn-lint and schemathesis into $VENV"
     need_cmd python3 python3
     if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
         apt_install python3-venv python3-pip || die "could not install python3-venv"
@@ -96,7 +100,8 @@ ensure_venv() {
         python3 -m venv --clear "$VENV" || die "python3 -m venv $VENV failed"
     fi
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade \
-        cargo-lambda 'moto[server]' cfn-lint || die "pip install into $VENV failed"
+        cargo-lambda 'moto[server]' cfn-lint "schemathesis==$SCHEMATHESIS_VERSION" \
+        || die "pip install into $VENV failed"
 }
 
 # ensure_rust_components: rustfmt and clippy (in rustup's default profile, not in its minimal one).
@@ -381,4 +386,107 @@ ensure_moto() {
     export AWS_REGION=${AWS_REGION:-us-east-1}
     export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-test}
     export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Contract fuzzing (schemathesis against the generated OpenAPI document)
+
+# fuzz_signup BASE KIND EMAIL PASSWORD : sign up over HTTP, print the access token.
+fuzz_signup() {
+    curl -fsS "$1/v1/auth/$2/signup" -H 'content-type: application/json' \
+        -d "{\"email\":\"$3\",\"password\":\"$4\",\"display_name\":\"Fuzz\"}" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["session"]["access_token"])'
+}
+
+# fuzz_dictionaries BASE DATABASE_URL : ids that name real rows, for the path parameters
+# (infra/local/schemathesis.toml binds them with a probability, so random ids are still tried):
+# the fuzzing artist's draft release with a track and a pending master upload, and the seeded
+# catalogue's published albums and tracks. libFuzzer dictionary files in .dev/fuzz/.
+fuzz_dictionaries() {
+    local base=$1 url=$2 dir="$DEV_DIR/fuzz" auth json release track asset doomed_release doomed_track
+    mkdir -p "$dir"
+    auth="authorization: Bearer $HOUND_FUZZ_TOKEN"
+    json='content-type: application/json'
+    release=$(curl -fsS "$base/v1/studio/releases" -H "$auth" -H "$json" \
+        -d '{"title":"Fuzzed","kind":"album"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    track=$(curl -fsS "$base/v1/studio/releases/$release/tracks" -H "$auth" -H "$json" \
+        -d '{"title":"Fuzzed track"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    asset=$(curl -fsS "$base/v1/studio/releases/$release/uploads/master-intent" -H "$auth" -H "$json" \
+        -d "{\"track_id\":\"$track\",\"filename\":\"a.wav\",\"content_type\":\"audio/wav\",\"size_bytes\":1000}" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["asset_id"])')
+    # What the DELETE operations may remove without starving the rest: a release and a track.
+    doomed_release=$(curl -fsS "$base/v1/studio/releases" -H "$auth" -H "$json" \
+        -d '{"title":"Doomed","kind":"single"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    doomed_track=$(curl -fsS "$base/v1/studio/releases/$release/tracks" -H "$auth" -H "$json" \
+        -d '{"title":"Doomed track"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    [ -n "$release" ] && [ -n "$track" ] && [ -n "$asset" ] && [ -n "$doomed_release" ] \
+        && [ -n "$doomed_track" ] || die "could not create the fuzzing artist's releases"
+    printf '"%s"\n' "$release" >"$dir/releases.dict"
+    printf '"%s"\n' "$doomed_release" >"$dir/doomed-releases.dict"
+    printf '"%s"\n' "$doomed_track" >"$dir/doomed-tracks.dict"
+    printf '"%s"\n' "$track" >"$dir/tracks.dict"
+    printf '"%s"\n' "$asset" >"$dir/assets.dict"
+    psql "$url" -qtAc "SELECT '\"' || id || '\"' FROM releases WHERE status = 'published'" >"$dir/albums.dict"
+    psql "$url" -qtAc "SELECT '\"' || t.id || '\"' FROM tracks t JOIN releases r ON r.id = t.release_id
+        WHERE r.status = 'published'" >>"$dir/tracks.dict"
+    [ -s "$dir/albums.dict" ] || die "the seed published no album"
+}
+
+# run_contract_fuzz: serve the whole API with `cargo lambda watch` from a fresh, migrated
+# database of its own, sign up an artist, and run schemathesis over every operation of
+# /v1/openapi.json with the standard checks (infra/local/schemathesis.toml). Needs ensure_tools,
+# ensure_postgres, ensure_moto and built binaries. The exit status is schemathesis's.
+run_contract_fuzz() {
+    local port=${FUZZ_PORT:-9400} seed=${FUZZ_SEED:-20261130} db url admin base status=0
+    db="hound_fuzz_$$"
+    admin=$(pg_with_db "$PG_URL" postgres)
+    url=$(pg_with_db "$PG_URL" "$db")
+    base="http://127.0.0.1:$port"
+    tcp_open 127.0.0.1 "$port" && die "port $port is taken (set FUZZ_PORT)"
+    psql "$admin" -qv ON_ERROR_STOP=1 -c "CREATE DATABASE \"$db\"" >/dev/null
+    FUZZ_DROP_DB="DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+    (
+        export DATABASE_URL=$url
+        hound migrate >/dev/null
+        eval "$(hound local-aws)"
+        # The demo catalogue (through the real worker): published albums and tracks to stream.
+        hound seed >/dev/null
+        local keys
+        keys=$(hound jwt-keygen --kid fuzz-1)
+        export JWT_SIGNING_KEYS=$keys
+        JWT_PUBLIC_KEYS=$(hound jwt-public <<<"$keys")
+        export JWT_PUBLIC_KEYS RUST_LOG=${RUST_LOG:-warn}
+        # --ignore-changes: files written under the checkout during the run must not restart it.
+        exec cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port"
+    ) </dev/null >"$DEV_DIR/fuzz-api.log" 2>&1 &
+    local pid=$!
+    printf -v "STARTED_PID_fuzz_api" '%s' "$pid"
+    STARTED_NAMES+=("fuzz_api")
+
+    log "waiting for the API on $base (log: .dev/fuzz-api.log)"
+    local i
+    for i in $(seq 1 600); do
+        curl -fsS -o /dev/null "$base/v1/openapi.json" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$DEV_DIR/fuzz-api.log" >&2; die "cargo lambda watch exited"; }
+        [ "$i" -lt 600 ] || die "the API did not answer within 120s; see .dev/fuzz-api.log"
+        sleep 0.2
+    done
+
+    # The artist whose token every operation uses, and a listener of its own for logout: a
+    # `global` logout ends every session of its account, which must not be the artist's.
+    local password="fuzz-$$-correct-horse-battery"
+    HOUND_FUZZ_TOKEN=$(fuzz_signup "$base" artist "fuzz-artist-$$@example.com" "$password") \
+        || die "could not sign up the fuzzing artist"
+    HOUND_FUZZ_LOGOUT_TOKEN=$(fuzz_signup "$base" listener "fuzz-listener-$$@example.com" "$password") \
+        || die "could not sign up the fuzzing listener"
+    export HOUND_FUZZ_TOKEN HOUND_FUZZ_LOGOUT_TOKEN
+    fuzz_dictionaries "$base" "$url"
+
+    log "schemathesis: every operation of $base/v1/openapi.json (seed $seed)"
+    "$VENV/bin/st" --config-file infra/local/schemathesis.toml run "$base/v1/openapi.json" \
+        --url "$base" --seed "$seed" --workers 1 --no-color || status=$?
+
+    stop_spawned fuzz_api
+    psql "$admin" -qc "$FUZZ_DROP_DB" >/dev/null 2>&1 || warn "could not drop $db"
+    return "$status"
 }

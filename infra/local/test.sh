@@ -25,10 +25,15 @@ unset JWT_SIGNING_KEYS JWT_PUBLIC_KEYS  # tests make their own keysets
 # them first, so that a test does not wait for that build.
 cargo build -q -p auth -p studio -p listener -p transcoder -p dead-letter -p maintenance -p hound-cli
 
+status=0
 if cargo nextest --version >/dev/null 2>&1; then
     log "cargo nextest run --workspace"
-    cargo nextest run --workspace --no-fail-fast
+    cargo nextest run --workspace --no-fail-fast || status=$?
 else
     log "cargo test --workspace (cargo-nextest is not installed)"
-    cargo test --workspace --no-fail-fast
+    cargo test --workspace --no-fail-fast || status=$?
 fi
+
+# The contract, fuzzed: schemathesis over every operation of the served OpenAPI document.
+run_contract_fuzz || status=$?
+exit "$status"

@@ -13,6 +13,25 @@ async fn malformed_json_is_a_400_invalid_request() {
     assert_error(&response, 400, "invalid_request");
 }
 
+/// API Gateway passes a body that is not UTF-8 as bytes (base64 in the event); `cargo lambda
+/// watch` cannot carry one (it answers its own 500 before any function runs), so the contract
+/// fuzz never sends one and this test does.
+#[tokio::test]
+async fn a_json_body_that_is_not_utf8_is_a_400() {
+    let (_db, router) = app().await;
+    for bytes in [
+        &b"\xff\xfe{"[..],
+        b"{\"email\": \"\xc3\x28\"}",
+        b"\x06\xe2\x82",
+    ] {
+        let response = Call::post("/v1/auth/listener/login")
+            .binary_body("application/json", bytes)
+            .send(&router)
+            .await;
+        assert_error(&response, 400, "invalid_request");
+    }
+}
+
 #[tokio::test]
 async fn wrong_types_and_missing_fields_name_the_field() {
     let (_db, router) = app().await;
