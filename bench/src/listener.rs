@@ -171,6 +171,7 @@ pub async fn run() {
             test_keys(),
         ),
         media: Media::new(aws.storage.clone(), None),
+        collective: Default::default(),
     });
     let mut rng = Lcg(7);
     let n = 2000;

@@ -4,17 +4,25 @@
 
 mod routes;
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use axum::Router;
 use axum::extract::FromRef;
+use bytes::Bytes;
 use hound_domain::aws::Storage;
 use hound_domain::listener::Media;
 use hound_http::Backend;
+
+/// The collective as last computed by this instance, and when (routes/taste.rs).
+pub type CollectiveCache = Arc<tokio::sync::Mutex<Option<(Instant, Bytes)>>>;
 
 /// Built once per cold start and shared by every request.
 #[derive(Clone)]
 pub struct AppState {
     pub backend: Backend,
     pub media: Media,
+    pub collective: CollectiveCache,
 }
 
 impl AppState {
@@ -23,6 +31,7 @@ impl AppState {
         Ok(Self {
             backend: Backend::from_env(hound_domain::db::roles::LISTENER)?,
             media: Media::from_env(Storage::from_env(&aws)?)?,
+            collective: CollectiveCache::default(),
         })
     }
 }

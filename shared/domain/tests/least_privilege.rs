@@ -247,6 +247,19 @@ async fn world(db: &TestDb) -> World {
              VALUES ($1, now(), $2, 'seek', $3)",
             vec![&event, &user, &track],
         ),
+        (
+            "INSERT INTO track_votes (user_id, track_id, value, point)
+             VALUES ($1, $2, 1, '{1,0,0,0,0}')",
+            vec![&user, &track],
+        ),
+        (
+            "INSERT INTO taste_vectors (user_id, vector, votes) VALUES ($1, '{0.25,0,0,0,0}', 1)",
+            vec![&user],
+        ),
+        (
+            "INSERT INTO listening_sessions (user_id, last_beat_at) VALUES ($1, now())",
+            vec![&user],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -354,6 +367,21 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "listen_events",
             format!("id = '{}'", b.event),
             "props = props",
+        ),
+        (
+            "track_votes",
+            format!("user_id = '{}'", b.user),
+            "value = value",
+        ),
+        (
+            "taste_vectors",
+            format!("user_id = '{}'", b.user),
+            "vector = vector",
+        ),
+        (
+            "listening_sessions",
+            format!("user_id = '{}'", b.user),
+            "last_beat_at = last_beat_at",
         ),
     ]
 }

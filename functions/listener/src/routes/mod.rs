@@ -4,6 +4,7 @@ mod albums;
 mod home;
 mod library;
 mod share;
+mod taste;
 mod telemetry;
 mod tracks;
 
@@ -18,4 +19,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tracks::router())
         .merge(telemetry::router())
         .merge(library::router())
+        .merge(taste::router())
 }

@@ -6,6 +6,7 @@ mod home;
 mod library;
 mod partitions;
 mod stream;
+mod taste;
 mod telemetry;
 mod visibility;
 
@@ -228,6 +229,7 @@ pub fn router_with(aws: &TestAws, pool: hound_domain::db::Pool, cdn: Option<&str
     listener::router(listener::AppState {
         backend: hound_http::Backend::new(pool, test_keys()),
         media: Media::new(aws.storage.clone(), cdn.map(str::to_owned)),
+        collective: Default::default(),
     })
 }
 

@@ -11,7 +11,9 @@ mod embedded {
 /// Run by the migrating user (a superuser locally, the RDS master user in AWS) before the
 /// migrations: the owner role exists (it creates the functions' roles in V6, hence CREATEROLE),
 /// the migrating user may act as it, it owns the schema, and it owns whatever earlier
-/// migrations created before it existed. Idempotent.
+/// migrations created before it existed; and the extensions the schema uses (`cube`, contrib,
+/// also on RDS) exist, created by this user, since creating one is the database's business.
+/// Idempotent.
 const OWNER_BOOTSTRAP: &str = r#"
 DO $$
 DECLARE
@@ -24,6 +26,7 @@ BEGIN
         EXECUTE format('GRANT hound_owner TO %I', current_user);
     END IF;
     ALTER SCHEMA public OWNER TO hound_owner;
+    CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
     FOR r IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
                 AND c.relowner <> 'hound_owner'::regrole
@@ -33,6 +36,10 @@ BEGIN
     FOR r IN SELECT p.oid::regprocedure AS signature FROM pg_proc p
                JOIN pg_namespace n ON n.oid = p.pronamespace
               WHERE n.nspname = 'public' AND p.proowner <> 'hound_owner'::regrole
+                -- An extension's own functions stay its own.
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                   AND d.deptype = 'e')
     LOOP
         EXECUTE format('ALTER FUNCTION %s OWNER TO hound_owner', r.signature);
     END LOOP;

@@ -1,4 +1,5 @@
-//! What listeners see and do: home, album pages, streams, telemetry, saves and the library.
+//! What listeners see and do: home, album pages, streams, telemetry, saves and the library,
+//! votes and suggestions.
 //! Who sees what is one rule, `release_reach()` in SQL (migrations/V4__listener.sql), used by
 //! every query here; this area turns its answer into 404 / 403 `gated` / 200.
 
@@ -8,6 +9,8 @@ mod home;
 mod library;
 mod media;
 mod stream;
+mod suggest;
+mod taste;
 mod telemetry;
 mod telemetry_rules;
 mod viewer;
@@ -19,6 +22,15 @@ pub use library::{LibraryItem, LibraryRelease, LibraryTrack, library, save_track
 pub use media::{Cover, CoverFormats, Media};
 pub use stream::{
     PEAK_CEILING_DBTP, Rendition, Stream, StreamLoudness, TARGET_LUFS, album_gain_db, stream,
+};
+pub use suggest::{
+    CANDIDATES, COLLECTIVE_MIN_LISTENERS, Collective, PER_ARTIST, Reason, SUGGESTIONS,
+    SuggestedRelease, SuggestedTrack, Suggestions, TASTE_WEIGHT, collective, for_you,
+    suggested_after_album, suggested_after_track,
+};
+pub use taste::{
+    ACTIVE_FOR_SECS, LEARNING_RATE, NORM_BOUND, TASTE_DIMS, TasteVector, heartbeat, held,
+    preference, vote,
 };
 pub use telemetry::{
     COUNTED_PLAY_MS, COUNTED_PLAYS_PER_DAY, IngestDetails, Ingested, Rejected, record_events,
