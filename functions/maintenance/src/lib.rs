@@ -1,9 +1,11 @@
 //! The maintenance function, run by EventBridge schedules (infra/template.yaml): daily with
 //! `{"task": "partitions", "months_ahead": 2, "keep_days": 400}` (`hound partitions ensure` and
 //! `prune` in one call, so telemetry always has a partition to land in and old months go as whole
-//! partitions), and hourly with `{"task": "janitors"}` (expired login failures).
+//! partitions), hourly with `{"task": "janitors"}` (expired login failures), and every 15 minutes
+//! with `{"task": "co_listening"}` (what listeners play next, from the plays received since).
 
 use hound_domain::db::{self, Pool};
+use hound_domain::listener::{self, CoListenRun};
 use hound_domain::partitions;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +24,8 @@ pub enum Task {
         #[serde(default = "default_janitor_limit")]
         limit: i64,
     },
+    /// Read the plays received since the last run into the co-listening counts.
+    CoListening,
 }
 
 fn default_janitor_limit() -> i64 {
@@ -32,11 +36,13 @@ fn default_months_ahead() -> i32 {
     partitions::DEFAULT_MONTHS_AHEAD
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Report {
     pub created: Vec<String>,
     pub dropped: Vec<String>,
     pub login_failures_removed: u64,
+    /// Counted plays read and (listener, pair) contributions recorded by a co-listening run.
+    pub co_listening: Option<CoListenRun>,
 }
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
@@ -66,7 +72,7 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
             Ok(Report {
                 created,
                 dropped,
-                login_failures_removed: 0,
+                ..Report::default()
             })
         }
         Task::Janitors { limit } => {
@@ -74,9 +80,20 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
             let removed = hound_domain::auth::prune_login_failures(&client, limit).await?;
             tracing::info!(removed, "expired login failures removed");
             Ok(Report {
-                created: Vec::new(),
-                dropped: Vec::new(),
                 login_failures_removed: removed,
+                ..Report::default()
+            })
+        }
+        Task::CoListening => {
+            let run = listener::refresh_co_listening(&client).await?;
+            tracing::info!(
+                plays = run.plays,
+                pairs = run.pairs,
+                "co-listening refreshed"
+            );
+            Ok(Report {
+                co_listening: Some(run),
+                ..Report::default()
             })
         }
     }

@@ -46,14 +46,7 @@ async fn the_schedule_creates_months_ahead_and_is_idempotent() {
     let second = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), sample())
         .await
         .unwrap();
-    assert_eq!(
-        second,
-        maintenance::Report {
-            created: vec![],
-            dropped: vec![],
-            login_failures_removed: 0,
-        }
-    );
+    assert_eq!(second, maintenance::Report::default());
 }
 
 #[tokio::test]
@@ -112,4 +105,197 @@ async fn the_janitors_remove_expired_login_failures_only_and_in_bounded_runs() {
             .login_failures_removed,
         0
     );
+}
+
+/// Plays written as the telemetry insert would, received `received` (SQL) ago or at a time.
+struct Catalogue {
+    db: TestDb,
+    a: Uuid,
+    b: Uuid,
+    same_artist_as_a: Uuid,
+}
+
+use uuid::Uuid;
+
+impl Catalogue {
+    async fn new() -> Self {
+        let db = TestDb::new().await;
+        let x = hound_testing::sign_up(
+            &db,
+            hound_domain::auth::AccountKind::Artist,
+            "x@example.com",
+            "X",
+        )
+        .await
+        .0;
+        let y = hound_testing::sign_up(
+            &db,
+            hound_domain::auth::AccountKind::Artist,
+            "y@example.com",
+            "Y",
+        )
+        .await
+        .0;
+        let client = db.pool.get().await.unwrap();
+        let mut tracks = Vec::new();
+        for (artist, n) in [(x.id, 2), (y.id, 1)] {
+            let release = Uuid::new_v4();
+            client
+                .execute(
+                    "INSERT INTO releases (id, artist_id, title, kind, share_token, status, published_at)
+                     SELECT $1, ap.id, 'R', 'album', md5(random()::text), 'published', now()
+                       FROM artist_profiles ap WHERE ap.user_id = $2",
+                    &[&release, artist.as_uuid()],
+                )
+                .await
+                .unwrap();
+            for position in 1..=n {
+                let track = Uuid::new_v4();
+                client
+                    .execute(
+                        "INSERT INTO tracks (id, release_id, position, title, duration_ms)
+                         VALUES ($1, $2, $3, 'T', 180000)",
+                        &[&track, &release, &position],
+                    )
+                    .await
+                    .unwrap();
+                tracks.push(track);
+            }
+        }
+        Self {
+            db,
+            a: tracks[0],
+            same_artist_as_a: tracks[1],
+            b: tracks[2],
+        }
+    }
+
+    async fn listener(&self, email: &str) -> Uuid {
+        *hound_testing::sign_up(
+            &self.db,
+            hound_domain::auth::AccountKind::Listener,
+            email,
+            "L",
+        )
+        .await
+        .0
+        .id
+        .as_uuid()
+    }
+
+    /// A play of `track` starting `minutes` after a fixed hour, lasting `ms`, received ten
+    /// minutes ago ("old") or five and a half ("new": after a run whose horizon was six minutes
+    /// ago, and settled before the next run's).
+    async fn play(&self, user: Uuid, track: Uuid, minutes: i64, ms: i32, received: &str) {
+        let client = self.db.pool.get().await.unwrap();
+        let received_at = if received == "old" {
+            "now() - interval '10 minutes'"
+        } else {
+            "now() - interval '330 seconds'"
+        };
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed,
+                                        source, received_at)
+                     VALUES (gen_random_uuid(),
+                             date_trunc('hour', now()) - interval '3 hours'
+                                 + make_interval(mins => $3::int),
+                             $1, $2, $4, false, 'album', {received_at})"
+                ),
+                &[&user, &track, &(minutes as i32), &ms],
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn run(&self) -> hound_domain::listener::CoListenRun {
+        let json = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/maintenance-co-listening.json"
+        ))
+        .unwrap();
+        let task: maintenance::Task = serde_json::from_str(&json).unwrap();
+        let pool = self.db.pool_as(hound_domain::db::roles::MAINTENANCE);
+        maintenance::handle(&pool, task)
+            .await
+            .unwrap()
+            .co_listening
+            .unwrap()
+    }
+
+    async fn listeners(&self, a: Uuid, b: Uuid) -> i32 {
+        let client = self.db.pool.get().await.unwrap();
+        client
+            .query_opt(
+                "SELECT listeners FROM co_listen_pairs WHERE track_a = $1 AND track_b = $2",
+                &[&a, &b],
+            )
+            .await
+            .unwrap()
+            .map_or(0, |row| row.get(0))
+    }
+}
+
+#[tokio::test]
+async fn co_listening_counts_each_listener_once_per_pair_within_a_session() {
+    let c = Catalogue::new().await;
+    let (a, b) = (c.a, c.b);
+    let one = c.listener("one@example.com").await;
+    let two = c.listener("two@example.com").await;
+    let apart = c.listener("apart@example.com").await;
+    let skipper = c.listener("skipper@example.com").await;
+    let loyal = c.listener("loyal@example.com").await;
+    // One: a then b, twice, and a then another track of a's artist.
+    c.play(one, a, 0, 180_000, "old").await;
+    c.play(one, b, 4, 180_000, "old").await;
+    c.play(one, a, 10, 180_000, "old").await;
+    c.play(one, b, 14, 180_000, "old").await;
+    c.play(one, c.same_artist_as_a, 18, 180_000, "old").await;
+    // Two: a, a skip of something else, then b: skips do not count and do not break the pair.
+    c.play(two, a, 0, 180_000, "old").await;
+    c.play(two, c.same_artist_as_a, 3, 5_000, "old").await;
+    c.play(two, b, 4, 180_000, "old").await;
+    // Apart: b starts 40 minutes after a ended: a new session.
+    c.play(apart, a, 0, 180_000, "old").await;
+    c.play(apart, b, 43, 180_000, "old").await;
+    // Loyal: a then another track by a's artist: not a pair across artists.
+    c.play(loyal, a, 0, 180_000, "old").await;
+    c.play(loyal, c.same_artist_as_a, 4, 180_000, "old").await;
+    // Skipper: a was skipped, so nothing precedes b.
+    c.play(skipper, a, 0, 10_000, "old").await;
+    c.play(skipper, b, 1, 180_000, "old").await;
+
+    let first = c.run().await;
+    assert_eq!(
+        c.listeners(a, b).await,
+        2,
+        "one and two, once each: {first:?}"
+    );
+    assert_eq!(c.listeners(b, a).await, 1, "one played b then a");
+    assert_eq!(c.listeners(b, c.same_artist_as_a).await, 1);
+    assert_eq!(c.listeners(a, c.same_artist_as_a).await, 0, "same artist");
+    assert_eq!(first.plays, 12, "counted plays only: {first:?}");
+
+    // Incremental: nothing new, nothing counted again; a new play joins its old session.
+    let again = c.run().await;
+    assert_eq!(
+        again,
+        hound_domain::listener::CoListenRun { plays: 0, pairs: 0 }
+    );
+    assert_eq!(c.listeners(a, b).await, 2);
+    // As if that run had happened a minute earlier: the plays below arrive after it.
+    let admin = c.db.pool.get().await.unwrap();
+    admin
+        .execute(
+            "UPDATE co_listen_progress SET received_until = now() - interval '6 minutes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    c.play(apart, a, 60, 180_000, "new").await;
+    c.play(apart, b, 64, 180_000, "new").await;
+    let late = c.run().await;
+    assert_eq!(late.plays, 2);
+    assert_eq!(c.listeners(a, b).await, 3);
 }

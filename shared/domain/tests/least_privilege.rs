@@ -14,6 +14,10 @@ const NO_USER_DATA: &[&str] = &[
     "release_play_days",
     // refinery's record of applied migrations.
     "refinery_schema_history",
+    // How many listeners played track b after track a: counts, never who (co_listens has who).
+    "co_listen_pairs",
+    // How far the co-listening schedule has read plays: one timestamp.
+    "co_listen_progress",
 ];
 
 async fn names(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
@@ -92,7 +96,7 @@ async fn no_function_role_can_change_the_schema_or_read_outside_its_grants() {
         (roles::LISTENER, "users"),
         (roles::WORKER, "saves"),
         (roles::DEAD_LETTER, "refresh_tokens"),
-        (roles::MAINTENANCE, "plays"),
+        (roles::MAINTENANCE, "saves"),
     ];
     for (role, table) in outside {
         let client = connect_as(&db, role).await;
@@ -260,6 +264,14 @@ async fn world(db: &TestDb) -> World {
             "INSERT INTO listening_sessions (user_id, last_beat_at) VALUES ($1, now())",
             vec![&user],
         ),
+        (
+            "WITH next AS (
+                 INSERT INTO tracks (id, release_id, position, title)
+                 VALUES (gen_random_uuid(), $1, 2, 'B next') RETURNING id)
+             INSERT INTO co_listens (track_a, track_b, user_id, first_at)
+             SELECT $2, next.id, $3, now() FROM next",
+            vec![&release, &track, &user],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -382,6 +394,11 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "listening_sessions",
             format!("user_id = '{}'", b.user),
             "last_beat_at = last_beat_at",
+        ),
+        (
+            "co_listens",
+            format!("user_id = '{}'", b.user),
+            "first_at = first_at",
         ),
     ]
 }

@@ -313,7 +313,11 @@ async fn suggested_next_for_an_album_never_names_itself_and_follows_the_callers_
         "{}",
         tasted.body
     );
-    assert_eq!(tasted.body["items"][0]["reason"], "your_taste");
+    assert_eq!(
+        tasted.body["items"][0]["reason"], "your_taste",
+        "{}",
+        tasted.body
+    );
     assert!(tasted.body["items"][0]["artist"]["name"].is_string());
 
     let missing = app
@@ -436,4 +440,41 @@ async fn the_collective_counts_active_listeners_and_blends_them_once_there_are_e
     let later = Call::get("/v1/listener/collective").send(&fresh()).await;
     assert_eq!(later.body["active_listeners"], 2);
     assert_eq!(later.body["items"], json!([]));
+}
+
+#[tokio::test]
+async fn what_enough_listeners_played_next_is_suggested_as_listeners_also_played() {
+    let app = App::new().await;
+    let a = app.account("artist", "a@example.com").await;
+    let b = app.account("artist", "b@example.com").await;
+    let c = app.account("artist", "c@example.com").await;
+    let (_, seed) = app.album_near(&a, BRIGHT, 1).await;
+    let (_, played_next) = app.album_near(&b, DARK, 1).await;
+    let (_, played_once) = app.album_near(&c, DARK, 1).await;
+    // What the maintenance schedule counts (functions/maintenance/tests): three listeners played
+    // `played_next` after the seed; one listener played `played_once`, which makes no pair.
+    app.execute(
+        "INSERT INTO co_listen_pairs (track_a, track_b, listeners) VALUES ($1, $2, 3), ($1, $3, 1)",
+        &[&seed[0], &played_next[0], &played_once[0]],
+    )
+    .await;
+
+    let answer = app
+        .get(
+            &format!("/v1/listener/tracks/{}/suggested-next", seed[0]),
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let items = answer.body["items"].as_array().unwrap();
+    let find = |track: Uuid| {
+        items
+            .iter()
+            .position(|i| i["id"] == json!(track))
+            .unwrap_or_else(|| panic!("{track} missing: {items:?}"))
+    };
+    let (next, once) = (find(played_next[0]), find(played_once[0]));
+    assert_eq!(items[next]["reason"], "listeners_also_played");
+    assert_eq!(items[once]["reason"], "sounds_like");
+    assert!(next < once, "{items:?}");
 }

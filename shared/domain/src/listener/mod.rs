@@ -4,6 +4,7 @@
 //! every query here; this area turns its answer into 404 / 403 `gated` / 200.
 
 mod album;
+mod colisten;
 mod error;
 mod home;
 mod library;
@@ -16,6 +17,9 @@ mod telemetry_rules;
 mod viewer;
 
 pub use album::{Album, AlbumTrack, TrackLoudness, album};
+pub use colisten::{
+    CoListenRun, MIN_PAIR_LISTENERS, SESSION_GAP_SECS, SETTLE_SECS, refresh_co_listening,
+};
 pub use error::ListenerError;
 pub use home::{HOME_CARDS, Home, ReleaseCard, home};
 pub use library::{LibraryItem, LibraryRelease, LibraryTrack, library, save_track, unsave_track};

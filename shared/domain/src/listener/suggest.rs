@@ -12,6 +12,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 
+use super::colisten::MIN_PAIR_LISTENERS;
 use super::error::ListenerError;
 use super::home::ReleaseCard;
 use super::media::{Media, cover_variants_sql};
@@ -21,6 +22,10 @@ use crate::ids::{ReleaseId, TrackId, UserId};
 
 /// How much the caller's taste counts beside sounding like the seed (both at most 1 in size).
 pub const TASTE_WEIGHT: f64 = 0.5;
+/// How much co-listening counts, at most: reached when `COLISTEN_SATURATION` listeners played
+/// the pair (the weight grows with the logarithm of their number).
+pub const COLISTEN_WEIGHT: f64 = 0.5;
+pub const COLISTEN_SATURATION: f64 = 20.0;
 /// Nearest tracks considered before filtering and ranking.
 pub const CANDIDATES: i64 = 300;
 /// Items per list, and per artist within it.
@@ -60,28 +65,46 @@ pub struct Suggestions<T> {
     pub items: Vec<T>,
 }
 
-/// Scores the nearest tracks to `$1` (a point's coordinates) for viewer `$2` with held taste
-/// `$3` (NULL without one), excluding release `$4` (NULL: none); `$5` candidates, `$6` taste
-/// weight. Columns: track, release, artist, score, and its two parts.
+/// Scores candidates for viewer `$2` with held taste `$3` (NULL without one): the `$5` tracks
+/// nearest to point `$1`, and the tracks listeners played after seed tracks `$9` (pairs of at
+/// least `$10` listeners), excluding release `$4` (NULL: none). A candidate's score has three
+/// parts: its cosine similarity to `$1`, `$6` times its agreement with the taste, and `$11` times
+/// its co-listening weight (saturating at `$12` listeners). Columns: track, release, artist, and
+/// the parts.
 macro_rules! scored_sql {
     () => {
         "near AS (
-             SELECT t.id, t.release_id, t.taste_point AS p
+             SELECT t.id
                FROM tracks t
-              WHERE t.taste_point IS NOT NULL
+              WHERE $1::float8[] IS NOT NULL AND t.taste_point IS NOT NULL
                 AND t.release_id IS DISTINCT FROM $4
               ORDER BY t.taste_point <-> cube($1::float8[])
               LIMIT $5
+         ), partners AS (
+             SELECT c.track_b AS id, max(c.listeners) AS listeners
+               FROM co_listen_pairs c
+              WHERE c.track_a = ANY ($9::uuid[]) AND c.listeners >= $10
+                AND NOT (c.track_b = ANY ($9::uuid[]))
+              GROUP BY c.track_b
+         ), candidates AS (
+             SELECT id FROM near UNION SELECT id FROM partners
          ), scored AS (
-             SELECT n.id, n.release_id, r.artist_id,
-                    1 - power(n.p <-> cube($1::float8[]), 2) / 2 AS sim,
+             SELECT t.id, t.release_id, r.artist_id,
+                    coalesce(1 - power(t.taste_point <-> cube($1::float8[]), 2) / 2, 0) AS sim,
                     coalesce($6 * (SELECT sum(x * w)
-                                     FROM unnest(point_coords(n.p), $3::float8[]) AS u(x, w)), 0)
-                        AS taste
-               FROM near n JOIN releases r ON r.id = n.release_id
-              WHERE release_reach(r, $2, NULL) = 'stream'
+                                     FROM unnest(point_coords(t.taste_point), $3::float8[])
+                                          AS u(x, w)), 0) AS taste,
+                    $11::float8 * least(1.0, coalesce(ln(1.0 + pa.listeners)
+                                                      / ln(1.0 + $12::float8), 0))
+                        AS colisten
+               FROM candidates c
+               JOIN tracks t ON t.id = c.id
+               JOIN releases r ON r.id = t.release_id
+               LEFT JOIN partners pa ON pa.id = t.id
+              WHERE t.release_id IS DISTINCT FROM $4
+                AND release_reach(r, $2, NULL) = 'stream'
                 AND NOT EXISTS (SELECT 1 FROM track_votes v
-                                 WHERE v.user_id = $2 AND v.track_id = n.id AND v.value < 0)
+                                 WHERE v.user_id = $2 AND v.track_id = t.id AND v.value < 0)
          )"
     };
 }
@@ -103,12 +126,12 @@ const TRACK_SUGGESTIONS: &str = concat!(
     "WITH ",
     scored_sql!(),
     ", ranked AS (
-         SELECT s.*, s.sim + s.taste AS score,
-                row_number() OVER (PARTITION BY s.artist_id ORDER BY s.sim + s.taste DESC, s.id)
-                    AS nth
+         SELECT s.*, s.sim + s.taste + s.colisten AS score,
+                row_number() OVER (PARTITION BY s.artist_id
+                                   ORDER BY s.sim + s.taste + s.colisten DESC, s.id) AS nth
            FROM scored s
      )
-     SELECT k.id, t.title, t.duration_ms, t.explicit, k.score, k.sim, k.taste, ",
+     SELECT k.id, t.title, t.duration_ms, t.explicit, k.score, k.sim, k.taste, k.colisten, ",
     card_columns_sql!(),
     " FROM ranked k
        JOIN tracks t ON t.id = k.id
@@ -123,16 +146,16 @@ const RELEASE_SUGGESTIONS: &str = concat!(
     "WITH ",
     scored_sql!(),
     ", best AS (
-         SELECT DISTINCT ON (s.release_id) s.release_id, s.artist_id, s.sim + s.taste AS score,
-                s.sim, s.taste
+         SELECT DISTINCT ON (s.release_id) s.release_id, s.artist_id,
+                s.sim + s.taste + s.colisten AS score, s.sim, s.taste, s.colisten
            FROM scored s
-          ORDER BY s.release_id, s.sim + s.taste DESC
+          ORDER BY s.release_id, s.sim + s.taste + s.colisten DESC
      ), ranked AS (
          SELECT b.*, row_number() OVER (PARTITION BY b.artist_id ORDER BY b.score DESC,
                                                                           b.release_id) AS nth
            FROM best b
      )
-     SELECT k.score, k.sim, k.taste, ",
+     SELECT k.score, k.sim, k.taste, k.colisten, ",
     card_columns_sql!(),
     " FROM ranked k
        JOIN releases r ON r.id = k.release_id
@@ -150,7 +173,8 @@ const SEED_TRACK: &str = "\
 
 /// The seed album, if the viewer reaches it, and the mean direction of its analysed tracks.
 const SEED_ALBUM: &str = "\
-    SELECT point_coords(unit_point(ARRAY(
+    SELECT ARRAY(SELECT t.id FROM tracks t WHERE t.release_id = r.id) AS tracks,
+           point_coords(unit_point(ARRAY(
                SELECT avg(u.x) FROM tracks t, unnest(point_coords(t.taste_point))
                                               WITH ORDINALITY AS u(x, i)
                 WHERE t.release_id = r.id AND t.taste_point IS NOT NULL
@@ -171,9 +195,13 @@ async fn caller_taste(
         .and_then(|w| taste::held(&w)))
 }
 
+/// The largest part of the score (similarity unless another part is positive and larger).
 fn reason(row: &Row) -> Reason {
-    let (sim, taste): (f64, f64) = (row.get("sim"), row.get("taste"));
-    if taste > sim {
+    let (sim, taste, colisten): (f64, f64, f64) =
+        (row.get("sim"), row.get("taste"), row.get("colisten"));
+    if colisten > 0.0 && colisten > sim && colisten >= taste {
+        Reason::ListenersAlsoPlayed
+    } else if taste > 0.0 && taste > sim {
         Reason::YourTaste
     } else {
         Reason::SoundsLike
@@ -209,9 +237,8 @@ pub async fn suggested_after_track(
         .query_opt(&statement, &[&track, &viewer])
         .await?
         .ok_or(ListenerError::NotFound)?;
-    let Some(point) = seed.get::<_, Option<Vec<f64>>>("point") else {
-        return Ok(Suggestions { items: Vec::new() });
-    };
+    // Not analysed yet: no point, but co-listening may still answer.
+    let point: Option<Vec<f64>> = seed.get("point");
     let release: ReleaseId = seed.get("release_id");
     let taste = caller_taste(db, viewer).await?.map(|w| w.to_vec());
     let statement = db.prepare_cached(TRACK_SUGGESTIONS).await?;
@@ -227,6 +254,10 @@ pub async fn suggested_after_track(
                 &TASTE_WEIGHT,
                 &PER_ARTIST,
                 &SUGGESTIONS,
+                &vec![track],
+                &MIN_PAIR_LISTENERS,
+                &COLISTEN_WEIGHT,
+                &COLISTEN_SATURATION,
             ],
         )
         .await?;
@@ -258,35 +289,50 @@ pub async fn suggested_after_album(
         .query_opt(&statement, &[&album, &viewer])
         .await?
         .ok_or(ListenerError::NotFound)?;
-    let Some(point) = seed.get::<_, Option<Vec<f64>>>("point") else {
-        return Ok(Suggestions { items: Vec::new() });
-    };
+    let point: Option<Vec<f64>> = seed.get("point");
+    let seeds: Vec<TrackId> = seed.get("tracks");
     let taste = caller_taste(db, viewer).await?.map(|w| w.to_vec());
-    releases_near(db, media, &point, viewer, taste, Some(album)).await
+    let around = Around {
+        point: point.as_deref(),
+        seeds: &seeds,
+        exclude: Some(album),
+    };
+    releases_near(db, media, around, viewer, taste).await
 }
 
-/// Release suggestions around a point (no seed release when `exclude` is `None`).
+/// Where release suggestions start: a point, the tracks whose co-listeners count, and the
+/// release never to suggest.
+pub(super) struct Around<'a> {
+    pub point: Option<&'a [f64]>,
+    pub seeds: &'a [TrackId],
+    pub exclude: Option<ReleaseId>,
+}
+
+/// Release suggestions around a point.
 pub(super) async fn releases_near(
     db: &impl GenericClient,
     media: &Media,
-    point: &[f64],
+    around: Around<'_>,
     viewer: Option<UserId>,
     taste: Option<Vec<f64>>,
-    exclude: Option<ReleaseId>,
 ) -> Result<Suggestions<SuggestedRelease>, ListenerError> {
     let statement = db.prepare_cached(RELEASE_SUGGESTIONS).await?;
     let rows = db
         .query(
             &statement,
             &[
-                &point,
+                &around.point,
                 &viewer,
                 &taste,
-                &exclude,
+                &around.exclude,
                 &CANDIDATES,
                 &TASTE_WEIGHT,
                 &PER_ARTIST,
                 &SUGGESTIONS,
+                &around.seeds,
+                &MIN_PAIR_LISTENERS,
+                &COLISTEN_WEIGHT,
+                &COLISTEN_SATURATION,
             ],
         )
         .await?;
@@ -367,7 +413,12 @@ pub async fn for_you(
         .await?
         .get("point");
     if let Some(point) = point {
-        let near = releases_near(db, media, &point, Some(listener), taste, None).await?;
+        let around = Around {
+            point: Some(&point),
+            seeds: &[],
+            exclude: None,
+        };
+        let near = releases_near(db, media, around, Some(listener), taste).await?;
         if !near.items.is_empty() {
             return Ok(near.items.into_iter().map(|s| s.release).collect());
         }
@@ -419,9 +470,12 @@ pub async fn collective(
         Some(mean) if mean.iter().any(|x| x.abs() > 1e-9) => {
             let norm = mean.iter().map(|x| x * x).sum::<f64>().sqrt();
             let point: Vec<f64> = mean.iter().map(|x| x / norm).collect();
-            releases_near(db, media, &point, None, None, None)
-                .await?
-                .items
+            let around = Around {
+                point: Some(&point),
+                seeds: &[],
+                exclude: None,
+            };
+            releases_near(db, media, around, None, None).await?.items
         }
         _ => Vec::new(),
     };
