@@ -89,9 +89,9 @@ struct Catalogue {
 }
 
 /// Small deterministic generator so runs pick the same ids.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 impl Lcg {
-    fn next(&mut self, below: usize) -> usize {
+    pub(crate) fn next(&mut self, below: usize) -> usize {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -100,7 +100,7 @@ impl Lcg {
     }
 }
 
-fn row(name: &str, s: &Stats, base: &Stats, target: Option<f64>) {
+pub(crate) fn row(name: &str, s: &Stats, base: &Stats, target: Option<f64>) {
     let ratio = ms(s.p99) / ms(base.p99);
     let verdict = match target {
         Some(t) if ratio <= t => format!("  target <= {t}x: met"),

@@ -2,6 +2,7 @@
 //! a ratio to a baseline measured in the same run, so results compare across machines.
 
 mod listener;
+mod taste;
 
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,11 @@ where
 
 #[tokio::main]
 async fn main() {
+    // `BENCH_ONLY=taste make bench`: just the taste bench (it loads its own catalogues).
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("taste") {
+        taste::run().await;
+        return;
+    }
     let db = TestDb::new().await;
     let router = auth::router(auth::AppState::new(hound_http::Backend::new(
         db.pool_as(hound_domain::db::roles::AUTH),
@@ -126,4 +132,5 @@ async fn main() {
     drop(db);
 
     listener::run().await;
+    taste::run().await;
 }

@@ -27,7 +27,7 @@ pub const TASTE_WEIGHT: f64 = 0.5;
 pub const COLISTEN_WEIGHT: f64 = 0.5;
 pub const COLISTEN_SATURATION: f64 = 20.0;
 /// Nearest tracks considered before filtering and ranking.
-pub const CANDIDATES: i64 = 300;
+pub const CANDIDATES: i64 = 100;
 /// Items per list, and per artist within it.
 pub const SUGGESTIONS: i64 = 20;
 pub const PER_ARTIST: i64 = 2;
@@ -131,15 +131,16 @@ const TRACK_SUGGESTIONS: &str = concat!(
                                    ORDER BY s.sim + s.taste + s.colisten DESC, s.id) AS nth
            FROM scored s
      )
+     , top AS MATERIALIZED (
+         SELECT * FROM ranked WHERE nth <= $7 ORDER BY score DESC, id LIMIT $8
+     )
      SELECT k.id, t.title, t.duration_ms, t.explicit, k.score, k.sim, k.taste, k.colisten, ",
     card_columns_sql!(),
-    " FROM ranked k
+    " FROM top k
        JOIN tracks t ON t.id = k.id
        JOIN releases r ON r.id = k.release_id
        JOIN artist_profiles a ON a.id = r.artist_id
-      WHERE k.nth <= $7
-      ORDER BY k.score DESC, k.id
-      LIMIT $8"
+      ORDER BY k.score DESC, k.id"
 );
 
 const RELEASE_SUGGESTIONS: &str = concat!(
@@ -155,14 +156,15 @@ const RELEASE_SUGGESTIONS: &str = concat!(
                                                                           b.release_id) AS nth
            FROM best b
      )
+     , top AS MATERIALIZED (
+         SELECT * FROM ranked WHERE nth <= $7 ORDER BY score DESC, release_id LIMIT $8
+     )
      SELECT k.score, k.sim, k.taste, k.colisten, ",
     card_columns_sql!(),
-    " FROM ranked k
+    " FROM top k
        JOIN releases r ON r.id = k.release_id
        JOIN artist_profiles a ON a.id = r.artist_id
-      WHERE k.nth <= $7
-      ORDER BY k.score DESC, k.release_id
-      LIMIT $8"
+      ORDER BY k.score DESC, k.release_id"
 );
 
 /// The seed track, if the viewer reaches it: its release and point.
