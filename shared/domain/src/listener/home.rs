@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::error::ListenerError;
 use super::media::{Cover, Media, cover_variants_sql};
+use super::suggest::release_card;
 use super::viewer::ArtistCard;
 use crate::catalog::{Access, ReleaseKind};
 use crate::ids::ReleaseId;
@@ -63,7 +64,7 @@ const HOME: &str = concat!(
              UNION ALL
              SELECT 'popular', id, rank FROM popular
          )
-         SELECT c.list, r.id, r.title, r.kind, r.access,
+         SELECT c.list, r.id AS release_id, r.title AS release_title, r.kind, r.access,
                 coalesce(r.published_at, r.publish_at) AS published_at,
                 a.id AS artist_id, a.name AS artist_name, a.slug AS artist_slug,
                 ",
@@ -84,20 +85,8 @@ pub async fn home(db: &impl GenericClient, media: &Media) -> Result<Home, Listen
         popular: Vec::new(),
         for_you: Vec::new(),
     };
-    for row in rows {
-        let card = ReleaseCard {
-            id: row.get("id"),
-            title: row.get("title"),
-            kind: row.get("kind"),
-            artist: ArtistCard {
-                id: row.get("artist_id"),
-                name: row.get("artist_name"),
-                slug: row.get("artist_slug"),
-            },
-            cover: media.cover(row.try_get("cover")?).await?,
-            published_at: row.get("published_at"),
-            access: row.get("access"),
-        };
+    for row in &rows {
+        let card = release_card(row, media).await?;
         match row.get::<_, &str>("list") {
             "new" => home.new_releases.push(card),
             _ => home.popular.push(card),

@@ -241,28 +241,13 @@ pub async fn suggested_after_track(
         .ok_or(ListenerError::NotFound)?;
     // Not analysed yet: no point, but co-listening may still answer.
     let point: Option<Vec<f64>> = seed.get("point");
-    let release: ReleaseId = seed.get("release_id");
     let taste = caller_taste(db, viewer).await?.map(|w| w.to_vec());
-    let statement = db.prepare_cached(TRACK_SUGGESTIONS).await?;
-    let rows = db
-        .query(
-            &statement,
-            &[
-                &point,
-                &viewer,
-                &taste,
-                &Some(release),
-                &CANDIDATES,
-                &TASTE_WEIGHT,
-                &PER_ARTIST,
-                &SUGGESTIONS,
-                &vec![track],
-                &MIN_PAIR_LISTENERS,
-                &COLISTEN_WEIGHT,
-                &COLISTEN_SATURATION,
-            ],
-        )
-        .await?;
+    let around = Around {
+        point: point.as_deref(),
+        seeds: &[track],
+        exclude: Some(seed.get("release_id")),
+    };
+    let rows = scored(db, TRACK_SUGGESTIONS, &around, viewer, &taste).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         items.push(SuggestedTrack {
@@ -310,22 +295,22 @@ pub(super) struct Around<'a> {
     pub exclude: Option<ReleaseId>,
 }
 
-/// Release suggestions around a point.
-pub(super) async fn releases_near(
+/// Run one of the suggestion statements (they share their parameters, `scored_sql!`).
+async fn scored(
     db: &impl GenericClient,
-    media: &Media,
-    around: Around<'_>,
+    sql: &str,
+    around: &Around<'_>,
     viewer: Option<UserId>,
-    taste: Option<Vec<f64>>,
-) -> Result<Suggestions<SuggestedRelease>, ListenerError> {
-    let statement = db.prepare_cached(RELEASE_SUGGESTIONS).await?;
-    let rows = db
+    taste: &Option<Vec<f64>>,
+) -> Result<Vec<Row>, ListenerError> {
+    let statement = db.prepare_cached(sql).await?;
+    Ok(db
         .query(
             &statement,
             &[
                 &around.point,
                 &viewer,
-                &taste,
+                taste,
                 &around.exclude,
                 &CANDIDATES,
                 &TASTE_WEIGHT,
@@ -337,7 +322,18 @@ pub(super) async fn releases_near(
                 &COLISTEN_SATURATION,
             ],
         )
-        .await?;
+        .await?)
+}
+
+/// Release suggestions around a point.
+pub(super) async fn releases_near(
+    db: &impl GenericClient,
+    media: &Media,
+    around: Around<'_>,
+    viewer: Option<UserId>,
+    taste: Option<Vec<f64>>,
+) -> Result<Suggestions<SuggestedRelease>, ListenerError> {
+    let rows = scored(db, RELEASE_SUGGESTIONS, &around, viewer, &taste).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         items.push(SuggestedRelease {
