@@ -400,10 +400,11 @@ fuzz_signup() {
 
 # fuzz_dictionaries BASE DATABASE_URL : ids that name real rows, for the path parameters
 # (infra/local/schemathesis.toml binds them with a probability, so random ids are still tried):
-# the fuzzing artist's draft release with a track and a pending master upload, and the seeded
+# the fuzzing artist's draft release with a track and a pending master upload, playlists, and the seeded
 # catalogue's published albums and tracks. libFuzzer dictionary files in .dev/fuzz/.
 fuzz_dictionaries() {
     local base=$1 url=$2 dir="$DEV_DIR/fuzz" auth json release track asset doomed_release doomed_track
+    local playlist doomed_playlist
     mkdir -p "$dir"
     auth="authorization: Bearer $HOUND_FUZZ_TOKEN"
     json='content-type: application/json'
@@ -419,8 +420,15 @@ fuzz_dictionaries() {
         -d '{"title":"Doomed","kind":"single"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     doomed_track=$(curl -fsS "$base/v1/studio/releases/$release/tracks" -H "$auth" -H "$json" \
         -d '{"title":"Doomed track"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    playlist=$(curl -fsS "$base/v1/listener/playlists" -H "$auth" -H "$json" \
+        -d '{"name":"Fuzzed","is_public":true}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    doomed_playlist=$(curl -fsS "$base/v1/listener/playlists" -H "$auth" -H "$json" \
+        -d '{"name":"Doomed"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     [ -n "$release" ] && [ -n "$track" ] && [ -n "$asset" ] && [ -n "$doomed_release" ] \
-        && [ -n "$doomed_track" ] || die "could not create the fuzzing artist's releases"
+        && [ -n "$doomed_track" ] && [ -n "$playlist" ] && [ -n "$doomed_playlist" ] \
+        || die "could not create the fuzzing artist's releases and playlists"
+    printf '"%s"\n' "$playlist" >"$dir/playlists.dict"
+    printf '"%s"\n' "$doomed_playlist" >"$dir/doomed-playlists.dict"
     printf '"%s"\n' "$release" >"$dir/releases.dict"
     printf '"%s"\n' "$doomed_release" >"$dir/doomed-releases.dict"
     printf '"%s"\n' "$doomed_track" >"$dir/doomed-tracks.dict"

@@ -68,6 +68,8 @@ typed_id! {
     JobId;
     /// A dead-lettered message's record (`failed_jobs.id`).
     FailedJobId;
+    /// A listener's playlist (`playlists.id`).
+    PlaylistId;
 }
 
 impl JobId {

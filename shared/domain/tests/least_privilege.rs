@@ -272,6 +272,18 @@ async fn world(db: &TestDb) -> World {
              SELECT $2, next.id, $3, now() FROM next",
             vec![&release, &track, &user],
         ),
+        (
+            "WITH list AS (
+                 INSERT INTO playlists (id, owner_id, name, item_count)
+                 VALUES (gen_random_uuid(), $1, 'B list', 1) RETURNING id)
+             INSERT INTO playlist_items (playlist_id, track_id, position)
+             SELECT list.id, $2, 1 FROM list",
+            vec![&user, &track],
+        ),
+        (
+            "INSERT INTO playlist_quotas (owner_id, live) VALUES ($1, 1)",
+            vec![&user],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -399,6 +411,21 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "co_listens",
             format!("user_id = '{}'", b.user),
             "first_at = first_at",
+        ),
+        (
+            "playlists",
+            format!("owner_id = '{}'", b.user),
+            "name = name",
+        ),
+        (
+            "playlist_items",
+            format!("track_id = '{}'", b.track),
+            "added_at = added_at",
+        ),
+        (
+            "playlist_quotas",
+            format!("owner_id = '{}'", b.user),
+            "live = live",
         ),
     ]
 }

@@ -132,6 +132,9 @@ impl From<ListenerError> for ApiError {
                 "not_ready",
                 "This track has no playable rendition yet.",
             ),
+            ListenerError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
             ListenerError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "dependency unavailable");
                 Self::unavailable()

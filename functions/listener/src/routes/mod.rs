@@ -3,6 +3,7 @@
 mod albums;
 mod home;
 mod library;
+mod playlists;
 mod share;
 mod taste;
 mod telemetry;
@@ -20,4 +21,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(telemetry::router())
         .merge(library::router())
         .merge(taste::router())
+        .merge(playlists::router())
 }

@@ -5,6 +5,7 @@
 mod home;
 mod library;
 mod partitions;
+mod playlists;
 mod stream;
 mod taste;
 mod telemetry;

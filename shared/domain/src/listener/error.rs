@@ -19,6 +19,13 @@ pub enum ListenerError {
     /// The track has no complete rendition yet.
     #[error("not ready")]
     NotReady,
+    /// The request conflicts with what is stored (a limit, a name, a duplicate); `code` says
+    /// which.
+    #[error("{code}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
     #[error(transparent)]

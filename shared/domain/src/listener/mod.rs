@@ -9,6 +9,7 @@ mod error;
 mod home;
 mod library;
 mod media;
+mod playlists;
 mod stream;
 mod suggest;
 mod taste;
@@ -24,6 +25,11 @@ pub use error::ListenerError;
 pub use home::{HOME_CARDS, Home, ReleaseCard, home};
 pub use library::{LibraryItem, LibraryRelease, LibraryTrack, library, save_track, unsave_track};
 pub use media::{Cover, CoverFormats, Media};
+pub use playlists::{
+    MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS, Playlist, PlaylistFields, PlaylistItem, PlaylistTrack,
+    RESTORE_DAYS, add_to_playlist, create_playlist, delete_playlist, get_playlist, list_playlists,
+    remove_from_playlist, reorder_playlist, restore_playlist, update_playlist,
+};
 pub use stream::{
     PEAK_CEILING_DBTP, Rendition, Stream, StreamLoudness, TARGET_LUFS, album_gain_db, stream,
 };

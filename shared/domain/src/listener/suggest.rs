@@ -109,7 +109,7 @@ macro_rules! scored_sql {
     };
 }
 
-/// The columns of a release card, for `r` and its artist `a`.
+/// The columns of a release card, for `r` and its artist `a` (`release_card` reads them).
 macro_rules! card_columns_sql {
     () => {
         concat!(
@@ -121,6 +121,8 @@ macro_rules! card_columns_sql {
         )
     };
 }
+
+pub(crate) use card_columns_sql;
 
 const TRACK_SUGGESTIONS: &str = concat!(
     "WITH ",
