@@ -182,3 +182,27 @@ async fn without_its_token_an_unlisted_releases_tracks_cannot_be_saved_counted_o
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+#[tokio::test]
+async fn library_items_carry_their_release_cover() {
+    let app = App::new().await;
+    let artist = app.account("artist", "artist@example.com").await;
+    let ada = app.account("listener", "ada@example.com").await;
+    let (release, _) = app.release(&artist, "published", "public", None).await;
+    app.cover(release).await;
+    let track = app.track(release, 1, 180_000).await;
+    let path = format!("/v1/listener/tracks/{track}/save");
+    assert_eq!(send(&app, "POST", &path, &ada.token).await.status, 200);
+    let library = app
+        .get("/v1/listener/library/tracks", Some(&ada.token))
+        .await;
+    let cover = &library.body["items"][0]["release"]["cover"];
+    for width in ["300", "600", "1200"] {
+        assert!(
+            cover[width]["jpeg"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("http")),
+            "{cover}"
+        );
+    }
+}

@@ -5,6 +5,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::error::ListenerError;
+use super::media::{Cover, Media, cover_variants_sql};
 use super::viewer::ArtistCard;
 use crate::catalog::ReleaseKind;
 use crate::ids::{ReleaseId, TrackId, UserId};
@@ -77,12 +78,17 @@ pub struct LibraryRelease {
     pub title: String,
     pub kind: ReleaseKind,
     pub artist: ArtistCard,
+    /// Cover URLs by width in pixels (`"300"`, `"600"`, `"1200"`), each in the formats made.
+    #[schema(inline)]
+    pub cover: Option<Cover>,
 }
 
-const LIBRARY: &str = "\
-    SELECT s.saved_at, t.id, t.title, t.position, t.duration_ms, t.explicit,
-           r.id AS release_id, r.title AS release_title, r.kind,
-           a.id AS artist_id, a.name AS artist_name, a.slug AS artist_slug
+const LIBRARY: &str = concat!(
+    "SELECT s.saved_at, t.id, t.title, t.position, t.duration_ms, t.explicit,
+            r.id AS release_id, r.title AS release_title, r.kind,
+            a.id AS artist_id, a.name AS artist_name, a.slug AS artist_slug, ",
+    cover_variants_sql!(),
+    " AS cover
       FROM saves s
       JOIN tracks t ON t.id = s.track_id
       JOIN releases r ON r.id = t.release_id
@@ -91,12 +97,14 @@ const LIBRARY: &str = "\
        AND ($2::timestamptz IS NULL OR (s.saved_at, s.track_id) < ($2, $3))
        AND release_reach(r, $1, NULL) <> 'hidden'
      ORDER BY s.saved_at DESC, s.track_id DESC
-     LIMIT $4";
+     LIMIT $4"
+);
 
 /// The listener's saved tracks, newest first; `limit` 1–100 (default 50).
-#[tracing::instrument(skip(db, cursor))]
+#[tracing::instrument(skip(db, media, cursor))]
 pub async fn library(
     db: &impl GenericClient,
+    media: &Media,
     listener: UserId,
     cursor: Option<&str>,
     limit: Option<i64>,
@@ -114,9 +122,9 @@ pub async fn library(
             ],
         )
         .await?;
-    let items: Vec<LibraryItem> = rows
-        .iter()
-        .map(|row| LibraryItem {
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push(LibraryItem {
             saved_at: row.get("saved_at"),
             track: LibraryTrack {
                 id: row.get("id"),
@@ -134,8 +142,9 @@ pub async fn library(
                     name: row.get("artist_name"),
                     slug: row.get("artist_slug"),
                 },
+                cover: media.cover(row.try_get("cover")?).await?,
             },
-        })
-        .collect();
+        });
+    }
     Ok(request.page(items, |item| (item.saved_at, *item.track.id.as_uuid())))
 }
