@@ -292,3 +292,145 @@ async fn public_playlists_show_reachable_tracks_and_private_ones_are_not_found()
         "{gone}"
     );
 }
+
+#[tokio::test]
+async fn a_smart_playlist_is_evaluated_at_every_read_from_bound_values_only() {
+    let app = App::new().await;
+    let artist = app.account("artist", "artist@example.com").await;
+    let ada = app.account("listener", "ada@example.com").await;
+    let (ambient, ambient_tracks) = album(&app, &artist, 3).await;
+    let (pop, _) = album(&app, &artist, 2).await;
+    app.execute(
+        "UPDATE releases SET genre = 'Ambient' WHERE id = $1",
+        &[&ambient],
+    )
+    .await;
+    app.execute("UPDATE releases SET genre = 'Pop' WHERE id = $1", &[&pop])
+        .await;
+    app.execute(
+        "UPDATE tracks SET duration_ms = 600000 WHERE id = $1",
+        &[&ambient_tracks[0]],
+    )
+    .await;
+
+    let rules = json!({
+        "match": "all",
+        "rules": [
+            {"field": "genre", "op": "is", "value": "ambient"},
+            {"field": "duration", "op": "gt", "value": 200000}
+        ],
+        "sort": "-duration"
+    });
+    let created = create(&app, &ada, json!({"name": "Long ambient", "rules": rules})).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["rules"]["match"], "all");
+    let read = app
+        .get(&format!("/v1/listener/playlists/{id}"), Some(&ada.token))
+        .await;
+    assert_eq!(
+        order(&read),
+        [ambient_tracks[0].to_string()],
+        "{}",
+        read.body
+    );
+
+    // Never stale: a track that starts to match shows at the next read, a hidden one never.
+    app.execute(
+        "UPDATE tracks SET duration_ms = 300000 WHERE id = $1",
+        &[&ambient_tracks[1]],
+    )
+    .await;
+    let (draft, _) = app.release(&artist, "draft", "public", None).await;
+    app.execute(
+        "UPDATE releases SET genre = 'ambient' WHERE id = $1",
+        &[&draft],
+    )
+    .await;
+    let hidden = app.track(draft, 1, 900_000).await;
+    let read = app
+        .get(&format!("/v1/listener/playlists/{id}"), Some(&ada.token))
+        .await;
+    assert_eq!(
+        order(&read),
+        [ambient_tracks[0].to_string(), ambient_tracks[1].to_string()]
+    );
+    assert!(!order(&read).contains(&hidden.to_string()));
+
+    // Its tracks follow its rules only.
+    assert_error(
+        &add(&app, &ada, &id, ambient_tracks[2]).await,
+        409,
+        "smart_playlist",
+    );
+
+    // Personal fields are the reader's own: saved.
+    let saved_rules =
+        json!({"match": "all", "rules": [{"field": "saved", "op": "is", "value": true}]});
+    let saved = create(
+        &app,
+        &ada,
+        json!({"name": "Saved", "is_public": true, "rules": saved_rules}),
+    )
+    .await;
+    let saved_id = saved.body["id"].as_str().unwrap().to_owned();
+    Call::post(&format!("/v1/listener/tracks/{}/save", ambient_tracks[2]))
+        .bearer(&ada.token)
+        .send(&app.router)
+        .await;
+    let mine = app
+        .get(
+            &format!("/v1/listener/playlists/{saved_id}"),
+            Some(&ada.token),
+        )
+        .await;
+    assert_eq!(order(&mine), [ambient_tracks[2].to_string()]);
+    let anonymous = app
+        .get(&format!("/v1/listener/playlists/{saved_id}"), None)
+        .await;
+    assert_eq!(order(&anonymous), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn smart_rules_with_unknown_fields_or_operators_are_refused_with_the_field_named() {
+    let app = App::new().await;
+    let ada = app.account("listener", "ada@example.com").await;
+    let refused = create(
+        &app,
+        &ada,
+        json!({"name": "Bad", "rules": {"match": "any", "rules": [
+            {"field": "mood", "op": "is", "value": "happy"},
+            {"field": "genre", "op": "matches", "value": ".*"}
+        ]}}),
+    )
+    .await;
+    assert_error(&refused, 400, "invalid_request");
+    let problem = refused.body["error"]["details"]["fields"]["rules"]
+        .as_str()
+        .unwrap();
+    assert!(problem.contains("unknown field `mood`"), "{problem}");
+    assert!(problem.contains("unknown operator `matches`"), "{problem}");
+
+    // A value is only ever a value: this one matches nothing and harms nothing.
+    let hostile = "x') OR 1=1; DROP TABLE tracks; --";
+    let created = create(
+        &app,
+        &ada,
+        json!({"name": "Hostile", "rules": {"match": "all", "rules": [
+            {"field": "artist", "op": "contains", "value": hostile}
+        ]}}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let read = app
+        .get(&format!("/v1/listener/playlists/{id}"), Some(&ada.token))
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["items"], json!([]));
+    assert_eq!(
+        app.count("SELECT count(*) FROM pg_tables WHERE tablename = 'tracks'")
+            .await,
+        1
+    );
+}

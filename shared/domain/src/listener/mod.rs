@@ -10,6 +10,7 @@ mod home;
 mod library;
 mod media;
 mod playlists;
+mod smart;
 mod stream;
 mod suggest;
 mod taste;
@@ -30,6 +31,7 @@ pub use playlists::{
     RESTORE_DAYS, add_to_playlist, create_playlist, delete_playlist, get_playlist, list_playlists,
     remove_from_playlist, reorder_playlist, restore_playlist, update_playlist,
 };
+pub use smart::{MAX_SMART_TRACKS, Match, Rule, Rules, SOUNDS_LIKE_MIN_SIMILARITY, compile};
 pub use stream::{
     PEAK_CEILING_DBTP, Rendition, Stream, StreamLoudness, TARGET_LUFS, album_gain_db, stream,
 };

@@ -4,6 +4,7 @@
 //! playlist's row, so two requests that each see room for one more cannot both take it.
 
 use deadpool_postgres::GenericClient;
+use postgres_types::{Json, ToSql};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -11,6 +12,7 @@ use tokio_postgres::Row;
 use super::error::ListenerError;
 use super::home::ReleaseCard;
 use super::media::{Media, cover_variants_sql};
+use super::smart::{Rules, compile};
 use super::suggest::{card_columns_sql, release_card};
 use crate::db::violated_constraint;
 use crate::fields::{self, FieldErrors};
@@ -39,6 +41,9 @@ pub struct Playlist {
     /// Set while deleted (only its owner sees it then, until `RESTORE_DAYS` have passed).
     #[serde(with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
+    /// A smart playlist's rules: its items are the tracks they select, at each read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Rules>,
     /// In order; with a single playlist's read only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<PlaylistItem>>,
@@ -48,8 +53,12 @@ pub struct Playlist {
 pub struct PlaylistItem {
     pub position: i32,
     pub track_id: TrackId,
-    #[serde(with = "time::serde::rfc3339")]
-    pub added_at: OffsetDateTime,
+    /// When it was added (not for a smart playlist's items).
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub added_at: Option<OffsetDateTime>,
     /// False when the track is no longer reachable: its owner still sees the entry, with
     /// nothing more about the track.
     pub available: bool,
@@ -73,6 +82,8 @@ pub struct PlaylistFields {
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     pub is_public: Option<bool>,
+    /// Makes it a smart playlist (on create), or replaces a smart playlist's rules.
+    pub rules: Option<Rules>,
 }
 
 fn playlist_name(raw: &str) -> Result<String, FieldErrors> {
@@ -100,7 +111,7 @@ fn name_taken(err: tokio_postgres::Error) -> ListenerError {
 }
 
 const COLUMNS: &str = "p.id, p.name, p.is_public, p.item_count, p.created_at, p.updated_at,
-                       p.deleted_at, p.owner_id";
+                       p.deleted_at, p.owner_id, p.rules";
 
 fn playlist(row: &Row, viewer: Option<UserId>) -> Playlist {
     let owner: uuid::Uuid = row.get("owner_id");
@@ -113,6 +124,9 @@ fn playlist(row: &Row, viewer: Option<UserId>) -> Playlist {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         deleted_at: row.get("deleted_at"),
+        rules: row
+            .get::<_, Option<Json<Rules>>>("rules")
+            .map(|Json(rules)| rules),
         items: None,
     }
 }
@@ -158,6 +172,9 @@ pub async fn create_playlist(
             .as_deref()
             .ok_or_else(|| fields::one("name", "is required"))?,
     )?;
+    if let Some(rules) = &fields.rules {
+        compile(rules)?;
+    }
     if lock_quota(db, owner).await? >= MAX_PLAYLISTS {
         return Err(conflict(
             "limit_reached",
@@ -167,14 +184,15 @@ pub async fn create_playlist(
     let row = db
         .query_one(
             &format!(
-                "INSERT INTO playlists AS p (id, owner_id, name, is_public)
-                 VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+                "INSERT INTO playlists AS p (id, owner_id, name, is_public, rules)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
             ),
             &[
                 &PlaylistId::generate(),
                 &owner,
                 &name,
                 &fields.is_public.unwrap_or(false),
+                &fields.rules.as_ref().map(Json),
             ],
         )
         .await
@@ -211,6 +229,23 @@ pub async fn list_playlists(
     Ok(request.page(items, |p| (p.created_at, *p.id.as_uuid())))
 }
 
+/// One of the owner's plain playlists, locked for a change to its items (a smart playlist's are
+/// its rules': 409).
+async fn own_plain_locked(
+    db: &impl GenericClient,
+    owner: UserId,
+    id: PlaylistId,
+) -> Result<Row, ListenerError> {
+    let row = own_locked(db, owner, id, false).await?;
+    if row.get::<_, Option<Json<Rules>>>("rules").is_some() {
+        return Err(conflict(
+            "smart_playlist",
+            "A smart playlist's tracks follow its rules; change the rules instead.",
+        ));
+    }
+    Ok(row)
+}
+
 /// One of the owner's playlists, locked for a change. Deleted ones only when `deleted`.
 async fn own_locked(
     db: &impl GenericClient,
@@ -238,15 +273,30 @@ pub async fn update_playlist(
     fields: PlaylistFields,
 ) -> Result<Playlist, ListenerError> {
     let name = fields.name.as_deref().map(playlist_name).transpose()?;
-    own_locked(db, owner, id, false).await?;
+    if let Some(rules) = &fields.rules {
+        compile(rules)?;
+    }
+    let row = own_locked(db, owner, id, false).await?;
+    if fields.rules.is_some() && row.get::<_, Option<Json<Rules>>>("rules").is_none() {
+        return Err(conflict(
+            "not_a_smart_playlist",
+            "Only a smart playlist has rules; create one with them.",
+        ));
+    }
     let row = db
         .query_one(
             &format!(
                 "UPDATE playlists p SET name = coalesce($2, name),
-                        is_public = coalesce($3, is_public), updated_at = now()
+                        is_public = coalesce($3, is_public), rules = coalesce($4, rules),
+                        updated_at = now()
                   WHERE id = $1 RETURNING {COLUMNS}"
             ),
-            &[&id, &name, &fields.is_public],
+            &[
+                &id,
+                &name,
+                &fields.is_public,
+                &fields.rules.as_ref().map(Json),
+            ],
         )
         .await
         .map_err(name_taken)?;
@@ -311,7 +361,7 @@ pub async fn add_to_playlist(
     id: PlaylistId,
     track: TrackId,
 ) -> Result<Playlist, ListenerError> {
-    let row = own_locked(db, owner, id, false).await?;
+    let row = own_plain_locked(db, owner, id).await?;
     let count: i32 = row.get("item_count");
     let reachable = db
         .query_opt(
@@ -368,7 +418,7 @@ pub async fn remove_from_playlist(
     id: PlaylistId,
     track: TrackId,
 ) -> Result<Playlist, ListenerError> {
-    let row = own_locked(db, owner, id, false).await?;
+    let row = own_plain_locked(db, owner, id).await?;
     let removed = db
         .query_opt(
             "DELETE FROM playlist_items WHERE playlist_id = $1 AND track_id = $2
@@ -397,7 +447,7 @@ pub async fn reorder_playlist(
     id: PlaylistId,
     order: &[TrackId],
 ) -> Result<Playlist, ListenerError> {
-    own_locked(db, owner, id, false).await?;
+    own_plain_locked(db, owner, id).await?;
     let current: Vec<TrackId> = db
         .query(
             "SELECT track_id FROM playlist_items WHERE playlist_id = $1",
@@ -452,6 +502,10 @@ pub async fn get_playlist(
     {
         return Err(ListenerError::NotFound);
     }
+    if let Some(rules) = found.rules.clone() {
+        found.items = Some(smart_items(db, media, viewer, &rules).await?);
+        return Ok(found);
+    }
     let rows = db
         .query(
             concat!(
@@ -477,7 +531,7 @@ pub async fn get_playlist(
         items.push(PlaylistItem {
             position: row.get("position"),
             track_id: row.get("track_id"),
-            added_at: row.get("added_at"),
+            added_at: Some(row.get("added_at")),
             available,
             track: available.then(|| PlaylistTrack {
                 title: row.get("title"),
@@ -493,4 +547,51 @@ pub async fn get_playlist(
     }
     found.items = Some(items);
     Ok(found)
+}
+
+/// A smart playlist's tracks for this reader: the reachable tracks its rules select, in its
+/// order, at most its limit.
+async fn smart_items(
+    db: &impl GenericClient,
+    media: &Media,
+    viewer: Option<UserId>,
+    rules: &Rules,
+) -> Result<Vec<PlaylistItem>, ListenerError> {
+    let compiled = compile(rules)?;
+    let limit_at = compiled.params.len() + 2;
+    let sql = format!(
+        concat!(
+            "SELECT t.id AS track_id, t.title, t.duration_ms, t.explicit, ",
+            card_columns_sql!(),
+            " FROM tracks t
+               JOIN releases r ON r.id = t.release_id
+               JOIN artist_profiles a ON a.id = r.artist_id
+              WHERE release_reach(r, $1, NULL) <> 'hidden' AND {condition}
+              ORDER BY {order}
+              LIMIT ${limit_at}"
+        ),
+        condition = compiled.condition,
+        order = compiled.order,
+        limit_at = limit_at,
+    );
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&viewer];
+    params.extend(compiled.params.iter().map(|p| p.as_sql()));
+    params.push(&compiled.limit);
+    let rows = db.query(&sql, &params).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        items.push(PlaylistItem {
+            position: i as i32 + 1,
+            track_id: row.get("track_id"),
+            added_at: None,
+            available: true,
+            track: Some(PlaylistTrack {
+                title: row.get("title"),
+                duration_ms: row.get("duration_ms"),
+                explicit: row.get("explicit"),
+            }),
+            release: Some(release_card(row, media).await?),
+        });
+    }
+    Ok(items)
 }
