@@ -399,15 +399,20 @@ async fn latency() {
     // A smart playlist, evaluated at every read over the whole catalogue.
     let smart = Call::post("/v1/listener/playlists")
         .bearer(&token)
-        .json(&json!({"name": "Long and clean", "rules": {"match": "all", "rules": [
+        .json(
+            &json!({"name": "Long and clean", "rules": {"match": "all", "rules": [
             {"field": "duration", "op": "gt", "value": 100_000},
             {"field": "explicit", "op": "is", "value": false},
             {"field": "sounds_like", "op": "is", "value": ids[0]}
-        ], "sort": "-duration", "limit": 50}}))
+        ], "sort": "-duration", "limit": 50}}),
+        )
         .send(&router)
         .await;
     assert_eq!(smart.status, 201, "{}", smart.body);
-    let smart_path = format!("/v1/listener/playlists/{}", smart.body["id"].as_str().unwrap());
+    let smart_path = format!(
+        "/v1/listener/playlists/{}",
+        smart.body["id"].as_str().unwrap()
+    );
     let smart_reads = stats(
         timed(30, || {
             let (router, token, path) = (&router, &token, &smart_path);
@@ -456,7 +461,12 @@ async fn latency() {
         }
     );
     row("POST …/tracks/{id}/vote", &votes, &baseline, None);
-    row("GET a smart playlist (3 rules)", &smart_reads, &baseline, None);
+    row(
+        "GET a smart playlist (3 rules)",
+        &smart_reads,
+        &baseline,
+        None,
+    );
     row(
         "collective (uncached), 10k active",
         &collective,

@@ -70,6 +70,8 @@ typed_id! {
     FailedJobId;
     /// A listener's playlist (`playlists.id`).
     PlaylistId;
+    /// A listener's mix (`mixes.id`).
+    MixId;
 }
 
 impl JobId {

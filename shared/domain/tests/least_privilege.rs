@@ -284,6 +284,14 @@ async fn world(db: &TestDb) -> World {
             "INSERT INTO playlist_quotas (owner_id, live) VALUES ($1, 1)",
             vec![&user],
         ),
+        (
+            "WITH mix AS (
+                 INSERT INTO mixes (id, creator_id, name) VALUES (gen_random_uuid(), $1, 'B mix')
+                 RETURNING id)
+             INSERT INTO mix_layers (mix_id, position, track_id, volume)
+             SELECT mix.id, 1, $2, 0.5 FROM mix",
+            vec![&user, &track],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -426,6 +434,12 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "playlist_quotas",
             format!("owner_id = '{}'", b.user),
             "live = live",
+        ),
+        ("mixes", format!("creator_id = '{}'", b.user), "name = name"),
+        (
+            "mix_layers",
+            format!("track_id = '{}'", b.track),
+            "volume = volume",
         ),
     ]
 }

@@ -3,6 +3,7 @@
 mod albums;
 mod home;
 mod library;
+mod mixes;
 mod playlists;
 mod share;
 mod taste;
@@ -22,4 +23,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(library::router())
         .merge(taste::router())
         .merge(playlists::router())
+        .merge(mixes::router())
 }

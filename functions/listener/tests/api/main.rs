@@ -4,6 +4,7 @@
 
 mod home;
 mod library;
+mod mixes;
 mod partitions;
 mod playlists;
 mod stream;

@@ -9,6 +9,7 @@ mod error;
 mod home;
 mod library;
 mod media;
+mod mixes;
 mod playlists;
 mod smart;
 mod stream;
@@ -26,6 +27,10 @@ pub use error::ListenerError;
 pub use home::{HOME_CARDS, Home, ReleaseCard, home};
 pub use library::{LibraryItem, LibraryRelease, LibraryTrack, library, save_track, unsave_track};
 pub use media::{Cover, CoverFormats, Media};
+pub use mixes::{
+    Layer, LayerFields, MAX_DELAY_MS, MAX_LAYERS, Mix, MixFields, create_mix, delete_mix, get_mix,
+    list_mixes, replace_mix,
+};
 pub use playlists::{
     MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS, Playlist, PlaylistFields, PlaylistItem, PlaylistTrack,
     RESTORE_DAYS, add_to_playlist, create_playlist, delete_playlist, get_playlist, list_playlists,
