@@ -18,8 +18,8 @@ pub enum Task {
         /// Keep this many days of plays and events; `null` keeps everything.
         keep_days: Option<u32>,
     },
-    /// Remove what has expired: login failures out of the throttle's window, at most `limit`
-    /// rows a run (the next run takes the rest).
+    /// Remove what has expired: login failures out of the throttle's window and drafts past
+    /// their 7 days, at most `limit` rows of each a run (the next run takes the rest).
     Janitors {
         #[serde(default = "default_janitor_limit")]
         limit: i64,
@@ -41,6 +41,8 @@ pub struct Report {
     pub created: Vec<String>,
     pub dropped: Vec<String>,
     pub login_failures_removed: u64,
+    /// Expired drafts removed by the janitors.
+    pub drafts_removed: i32,
     /// Counted plays read and (listener, pair) contributions recorded by a co-listening run.
     pub co_listening: Option<CoListenRun>,
 }
@@ -78,9 +80,11 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
         Task::Janitors { limit } => {
             anyhow::ensure!((1..=100_000).contains(&limit), "limit must be 1..=100000");
             let removed = hound_domain::auth::prune_login_failures(&client, limit).await?;
-            tracing::info!(removed, "expired login failures removed");
+            let drafts = listener::purge_drafts(&client, limit as i32).await?;
+            tracing::info!(removed, drafts, "expired login failures and drafts removed");
             Ok(Report {
                 login_failures_removed: removed,
+                drafts_removed: drafts,
                 ..Report::default()
             })
         }

@@ -299,3 +299,38 @@ async fn co_listening_counts_each_listener_once_per_pair_within_a_session() {
     assert_eq!(late.plays, 2);
     assert_eq!(c.listeners(a, b).await, 3);
 }
+
+#[tokio::test]
+async fn the_janitors_purge_expired_drafts_only() {
+    let db = TestDb::new().await;
+    let admin = db.pool.get().await.unwrap();
+    for token in ["kept-token", "expired-token"] {
+        admin
+            .query_one(
+                "SELECT * FROM save_draft(sha256(convert_to($1, 'UTF8')), 'playlist',
+                                          '{\"name\": \"D\"}', 20, interval '7 days')",
+                &[&token],
+            )
+            .await
+            .unwrap();
+    }
+    admin
+        .execute(
+            "UPDATE drafts SET expires_at = now() - interval '1 second'
+              WHERE token_hash = sha256(convert_to('expired-token', 'UTF8'))",
+            &[],
+        )
+        .await
+        .unwrap();
+    let task: maintenance::Task = serde_json::from_str(r#"{"task": "janitors"}"#).unwrap();
+    let report = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), task)
+        .await
+        .unwrap();
+    assert_eq!(report.drafts_removed, 1);
+    let left: i64 = admin
+        .query_one("SELECT count(*) FROM drafts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1);
+}

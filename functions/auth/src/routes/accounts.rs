@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use hound_domain::auth::{self, AccountKind, NewAccount, Session, User};
+use hound_domain::listener::{self, DraftsClaimed};
 use hound_http::{ApiError, Db, ErrorEnvelope, JsonBody, commit};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,12 +31,18 @@ struct SignupBody {
     password: String,
     #[schema(min_length = 1, max_length = 100)]
     display_name: String,
+    /// Claim the drafts kept under this token before signing up.
+    #[schema(min_length = 32, max_length = 128)]
+    draft_token: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 struct LoginBody {
     email: String,
     password: String,
+    /// Claim the drafts kept under this token before logging in.
+    #[schema(min_length = 32, max_length = 128)]
+    draft_token: Option<String>,
 }
 
 /// `{user, session}`: what signup, login and refresh answer.
@@ -43,12 +50,39 @@ struct LoginBody {
 pub struct SignedIn {
     pub user: User,
     pub session: Session,
+    /// What the `draft_token` claimed, when one came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drafts_claimed: Option<DraftsClaimed>,
 }
 
 impl From<(User, Session)> for SignedIn {
     fn from((user, session): (User, Session)) -> Self {
-        Self { user, session }
+        Self {
+            user,
+            session,
+            drafts_claimed: None,
+        }
     }
+}
+
+/// Check a draft token's shape before anything is written.
+fn draft_token(token: Option<&str>) -> Result<(), ApiError> {
+    if let Some(token) = token {
+        listener::draft_token_hash(token)?;
+    }
+    Ok(())
+}
+
+/// Claim the token's drafts for the signed-in account, in the same transaction.
+async fn claim(
+    tx: &hound_domain::db::Tx<'_>,
+    signed: &mut SignedIn,
+    token: Option<&str>,
+) -> Result<(), ApiError> {
+    if let Some(token) = token {
+        signed.drafts_claimed = Some(listener::claim_drafts(tx, signed.user.id, token).await?);
+    }
+    Ok(())
 }
 
 async fn signup(
@@ -58,11 +92,14 @@ async fn signup(
     kind: AccountKind,
 ) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     let account = NewAccount::parse(&body.email, &body.password, &body.display_name)?;
+    draft_token(body.draft_token.as_deref())?;
     let tx = db.begin().await?;
     let keys = state.backend.keys();
     let authenticated = auth::signup(&tx, &state.passwords, keys, account, kind).await?;
+    let mut signed: SignedIn = authenticated.into();
+    claim(&tx, &mut signed, body.draft_token.as_deref()).await?;
     commit(tx).await?;
-    Ok((StatusCode::CREATED, Json(authenticated.into())))
+    Ok((StatusCode::CREATED, Json(signed)))
 }
 
 /// Create an artist account (with its artist profile) and sign in.
@@ -97,6 +134,7 @@ async fn login(
     body: LoginBody,
     kind: AccountKind,
 ) -> Result<Json<SignedIn>, ApiError> {
+    draft_token(body.draft_token.as_deref())?;
     let tx = db.begin().await?;
     let keys = state.backend.keys();
     let verdict = auth::login(
@@ -109,8 +147,17 @@ async fn login(
     )
     .await?;
     // A refused login is committed too: it is what the throttle counts.
+    let granted = match verdict.into_result() {
+        Ok(granted) => granted,
+        Err(refused) => {
+            commit(tx).await?;
+            return Err(refused.into());
+        }
+    };
+    let mut signed: SignedIn = granted.into();
+    claim(&tx, &mut signed, body.draft_token.as_deref()).await?;
     commit(tx).await?;
-    Ok(Json(verdict.into_result()?.into()))
+    Ok(Json(signed))
 }
 
 /// Sign in to an account that holds the artist role.

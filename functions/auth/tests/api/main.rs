@@ -1,6 +1,7 @@
 //! The auth function, driven in-process through API Gateway v2 events against a private
 //! Postgres database per test (see `hound_testing`).
 
+mod drafts;
 mod events;
 mod http_errors;
 mod over_http;

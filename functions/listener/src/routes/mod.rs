@@ -1,6 +1,7 @@
 //! Routes of the listener function, one module per resource.
 
 mod albums;
+mod drafts;
 mod home;
 mod library;
 mod mixes;
@@ -24,4 +25,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(taste::router())
         .merge(playlists::router())
         .merge(mixes::router())
+        .merge(drafts::router())
 }

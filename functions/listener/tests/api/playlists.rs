@@ -434,3 +434,38 @@ async fn smart_rules_with_unknown_fields_or_operators_are_refused_with_the_field
         1
     );
 }
+
+#[tokio::test]
+async fn drafts_are_kept_twenty_to_a_token_even_when_saved_at_once() {
+    let app = App::new().await;
+    let token = "anonymous-client-token-0123456789abcdef";
+    let draft = |i: usize| {
+        Call::post("/v1/listener/drafts")
+            .json(&json!({"draft_token": token, "kind": "playlist", "body": {"name": format!("D{i}")}}))
+            .send(&app.router)
+    };
+    let answers = futures::future::join_all((0..25).map(draft)).await;
+    let kept = answers.iter().filter(|a| a.status == 201).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == 409 && a.body["error"]["code"] == "limit_reached")
+        .count();
+    assert_eq!((kept, refused), (20, 5));
+    assert!(
+        answers[0].body["expires_at"].is_string()
+            || answers.iter().any(|a| a.body["expires_at"].is_string())
+    );
+
+    for body in [
+        json!({"draft_token": "short", "kind": "playlist", "body": {"name": "x"}}),
+        json!({"draft_token": format!("{token}-other"), "kind": "playlist", "body": {}}),
+        json!({"draft_token": format!("{token}-other"), "kind": "mix", "body": {"name": "m", "layers": []}}),
+        json!({"draft_token": format!("{token}-other"), "kind": "playlist", "body": {"name": "x", "is_public": "yes"}}),
+    ] {
+        let refused = Call::post("/v1/listener/drafts")
+            .json(&body)
+            .send(&app.router)
+            .await;
+        assert_error(&refused, 400, "invalid_request");
+    }
+}

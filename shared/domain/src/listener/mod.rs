@@ -5,6 +5,7 @@
 
 mod album;
 mod colisten;
+mod drafts;
 mod error;
 mod home;
 mod library;
@@ -22,6 +23,10 @@ mod viewer;
 pub use album::{Album, AlbumTrack, TrackLoudness, album};
 pub use colisten::{
     CoListenRun, MIN_PAIR_LISTENERS, SESSION_GAP_SECS, SETTLE_SECS, refresh_co_listening,
+};
+pub use drafts::{
+    DRAFT_DAYS, DraftFields, DraftKind, DraftSaved, DraftsClaimed, MAX_DRAFTS, claim_drafts,
+    draft_token_hash, purge_drafts, save_draft,
 };
 pub use error::ListenerError;
 pub use home::{HOME_CARDS, Home, ReleaseCard, home};
