@@ -308,7 +308,7 @@ async fn the_janitors_purge_expired_drafts_only() {
         admin
             .query_one(
                 "SELECT * FROM save_draft(sha256(convert_to($1, 'UTF8')), 'playlist',
-                                          '{\"name\": \"D\"}', 20, interval '7 days')",
+                                          '{\"name\": \"D\"}')",
                 &[&token],
             )
             .await

@@ -294,7 +294,7 @@ async fn world(db: &TestDb) -> World {
         ),
         (
             "SELECT * FROM save_draft(sha256(convert_to($1, 'UTF8')), 'playlist',
-                                      '{\"name\": \"B draft\"}', 20, interval '7 days')",
+                                      '{\"name\": \"B draft\"}')",
             vec![&email],
         ),
     ];

@@ -80,7 +80,7 @@ async fn claim(
     token: Option<&str>,
 ) -> Result<(), ApiError> {
     if let Some(token) = token {
-        signed.drafts_claimed = Some(listener::claim_drafts(tx, signed.user.id, token).await?);
+        signed.drafts_claimed = Some(listener::claim_drafts(tx, token).await?);
     }
     Ok(())
 }

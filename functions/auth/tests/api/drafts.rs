@@ -44,15 +44,16 @@ async fn tracks(db: &TestDb, n: i32) -> Vec<Uuid> {
     ids
 }
 
-/// What the listener function's `POST /v1/listener/drafts` stores.
+/// What the listener function's `POST /v1/listener/drafts` does (its checks included).
 async fn draft(db: &TestDb, kind: &str, body: Value) {
-    let client = db.pool.get().await.unwrap();
-    let hash = hound_domain::listener::draft_token_hash(TOKEN).unwrap();
-    client
-        .query_one(
-            "SELECT * FROM save_draft($1, $2, $3, 20, interval '7 days')",
-            &[&hash, &kind, &body],
-        )
+    let client = db
+        .pool_as(hound_domain::db::roles::LISTENER)
+        .get()
+        .await
+        .unwrap();
+    let fields =
+        serde_json::from_value(json!({"draft_token": TOKEN, "kind": kind, "body": body})).unwrap();
+    hound_domain::listener::save_draft(&client, fields)
         .await
         .unwrap();
 }
@@ -81,9 +82,33 @@ async fn signup_claims_every_draft_of_its_token_once() {
     draft(&db, "playlist", json!({"name": "Road", "is_public": true})).await;
     draft(&db, "mix", json!({"name": "Rain", "is_public": false,
         "layers": [{"track_id": tracks[1], "volume": 0.5}, {"track_id": Uuid::new_v4(), "volume": 1.0}]})).await;
-    // Stored hashed: the token itself is nowhere.
+    // A mix none of whose tracks the account reaches is not made.
+    draft(
+        &db,
+        "mix",
+        json!({"name": "Nothing", "layers": [{"track_id": Uuid::new_v4(), "volume": 1.0}]}),
+    )
+    .await;
+    // Stored as its SHA-256 only: the token itself is in no column.
     assert_eq!(
-        count(&db, &format!("SELECT count(*) FROM drafts WHERE position('{TOKEN}' IN encode(token_hash, 'escape')) > 0 OR body::text LIKE '%{TOKEN}%'")).await,
+        count(
+            &db,
+            &format!("SELECT count(*) FROM drafts WHERE token_hash = sha256('{TOKEN}')")
+        )
+        .await,
+        4
+    );
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT count(*) FROM drafts d WHERE d::text LIKE '%{TOKEN}%'")
+        )
+        .await
+            + count(
+                &db,
+                &format!("SELECT count(*) FROM draft_tokens t WHERE t::text LIKE '%{TOKEN}%'")
+            )
+            .await,
         0
     );
 
@@ -162,4 +187,43 @@ async fn a_malformed_draft_token_is_refused_before_anything_is_written() {
         .await;
     assert_eq!(wrong.status, 401);
     assert_eq!(count(&db, "SELECT count(*) FROM drafts").await, 1);
+}
+
+#[tokio::test]
+async fn hostile_draft_bodies_are_refused_when_kept_not_when_claimed() {
+    let (db, _router) = app().await;
+    let client = db
+        .pool_as(hound_domain::db::roles::LISTENER)
+        .get()
+        .await
+        .unwrap();
+    for (kind, body) in [
+        (
+            "mix",
+            json!({"name": "Loud", "layers": [{"track_id": Uuid::new_v4(), "volume": 1e300}]}),
+        ),
+        (
+            "mix",
+            json!({"name": "Late", "layers": [{"track_id": Uuid::new_v4(), "volume": 0.5, "delay_ms": -1}]}),
+        ),
+        ("playlist", json!({"name": "Nul\u{0}name"})),
+        ("playlist", json!({"name": "x", "is_public": "yes"})),
+        (
+            "playlist",
+            json!({"name": "x", "track_ids": ["not-a-uuid"]}),
+        ),
+    ] {
+        let fields =
+            serde_json::from_value(json!({"draft_token": TOKEN, "kind": kind, "body": body}))
+                .unwrap();
+        let refused = hound_domain::listener::save_draft(&client, fields).await;
+        assert!(
+            matches!(
+                refused,
+                Err(hound_domain::listener::ListenerError::Invalid(_))
+            ),
+            "{kind}: {refused:?}"
+        );
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM drafts").await, 0);
 }

@@ -469,3 +469,126 @@ async fn drafts_are_kept_twenty_to_a_token_even_when_saved_at_once() {
         assert_error(&refused, 400, "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn smart_rules_on_votes_plays_and_dates_select_the_readers_tracks() {
+    let app = App::new().await;
+    let artist = app.account("artist", "artist@example.com").await;
+    let ada = app.account("listener", "ada@example.com").await;
+    let (release, tracks) = album(&app, &artist, 3).await;
+    app.execute(
+        "UPDATE releases SET release_date = '2020-05-01' WHERE id = $1",
+        &[&release],
+    )
+    .await;
+    app.execute(
+        "UPDATE tracks SET integrated_lufs = -9 WHERE id = $1",
+        &[&tracks[2]],
+    )
+    .await;
+    let voted = Call::post(&format!("/v1/listener/tracks/{}/vote", tracks[0]))
+        .bearer(&ada.token)
+        .json(&json!({"value": 1}))
+        .send(&app.router)
+        .await;
+    assert_eq!(voted.status, 200, "{}", voted.body);
+    app.execute(
+        "INSERT INTO play_counts (user_id, track_id, day, plays) VALUES ($1, $2, current_date - 2, 4)",
+        &[&ada.user_id, &tracks[1]],
+    )
+    .await;
+
+    let cases = [
+        (
+            json!({"field": "voted", "op": "is", "value": 1}),
+            vec![tracks[0]],
+        ),
+        (
+            json!({"field": "play_count", "op": "gt", "value": 3}),
+            vec![tracks[1]],
+        ),
+        (
+            json!({"field": "last_played", "op": "within_days", "value": 7}),
+            vec![tracks[1]],
+        ),
+        (
+            json!({"field": "loudness", "op": "gt", "value": -10}),
+            vec![tracks[2]],
+        ),
+        (
+            json!({"field": "release_date", "op": "before", "value": "2021-01-01"}),
+            tracks.clone(),
+        ),
+        (
+            json!({"field": "release_date", "op": "after", "value": "2021-01-01"}),
+            vec![],
+        ),
+    ];
+    for (i, (rule, expected)) in cases.into_iter().enumerate() {
+        let created = create(
+            &app,
+            &ada,
+            json!({"name": format!("Rule {i}"), "rules": {"match": "all", "rules": [rule], "sort": "title"}}),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{rule}: {}", created.body);
+        let id = created.body["id"].as_str().unwrap();
+        let read = app
+            .get(&format!("/v1/listener/playlists/{id}"), Some(&ada.token))
+            .await;
+        assert_eq!(read.status, 200, "{rule}: {}", read.body);
+        let mut got = order(&read);
+        got.sort();
+        let mut want: Vec<String> = expected.iter().map(Uuid::to_string).collect();
+        want.sort();
+        assert_eq!(got, want, "{rule}");
+    }
+    let too_far = create(
+        &app,
+        &ada,
+        json!({"name": "Far", "rules": {"match": "all", "rules": [{"field": "last_played", "op": "within_days", "value": 3000000}]}}),
+    )
+    .await;
+    assert_error(&too_far, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn tracks_deleted_by_the_studio_leave_no_gap_and_a_true_count() {
+    let app = App::new().await;
+    let artist = app.account("artist", "artist@example.com").await;
+    let ada = app.account("listener", "ada@example.com").await;
+    let (_, tracks) = album(&app, &artist, 5).await;
+    let created = create(&app, &ada, json!({"name": "Five"})).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    for track in &tracks {
+        assert_eq!(add(&app, &ada, &id, *track).await.status, 200);
+    }
+    // Two non-adjacent items go in one statement, as a release delete cascades.
+    app.execute(
+        "DELETE FROM tracks WHERE id = ANY($1)",
+        &[&vec![tracks[1], tracks[3]]],
+    )
+    .await;
+    let read = app
+        .get(&format!("/v1/listener/playlists/{id}"), Some(&ada.token))
+        .await;
+    assert_eq!(read.body["track_count"], 3, "{}", read.body);
+    let positions: Vec<i64> = read.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, [1, 2, 3]);
+    assert_eq!(
+        order(&read),
+        [
+            tracks[0].to_string(),
+            tracks[2].to_string(),
+            tracks[4].to_string()
+        ]
+    );
+    // The next add takes position 4.
+    let (_, more) = album(&app, &artist, 1).await;
+    assert_eq!(add(&app, &ada, &id, more[0]).await.body["track_count"], 4);
+}

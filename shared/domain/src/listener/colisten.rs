@@ -16,7 +16,7 @@ use super::telemetry::COUNTED_PLAY_MS;
 /// A gap longer than this between one play's end and the next one's start ends a session.
 pub const SESSION_GAP_SECS: i64 = 30 * 60;
 /// Listeners a pair needs before suggestions use it.
-pub const MIN_PAIR_LISTENERS: i32 = 2;
+pub const MIN_PAIR_LISTENERS: i32 = 3;
 /// Plays are read up to this long before now, so that none still being inserted is passed over.
 pub const SETTLE_SECS: i64 = 5 * 60;
 
@@ -25,14 +25,20 @@ pub const SETTLE_SECS: i64 = 5 * 60;
 /// once per listener and pair, then the counts raised, and the progress moved — one
 /// transaction, so a failed run leaves nothing half-counted.
 const REFRESH: &str = "\
-    WITH bounds AS (
-        SELECT received_until AS lo, now() - make_interval(secs => $1) AS hi
-          FROM co_listen_progress FOR UPDATE
+    WITH progress AS (
+        SELECT received_until AS lo FROM co_listen_progress FOR UPDATE
+    ), bounds AS (
+        -- At most a day of received plays a run, so a backlog is read in bounded steps.
+        SELECT g.lo,
+               least(now() - make_interval(secs => $1),
+                     coalesce((SELECT min(p.received_at) FROM plays p WHERE p.received_at > g.lo),
+                              now()) + interval '1 day') AS hi
+          FROM progress g
     ), fresh AS (
         SELECT p.user_id, p.track_id, p.started_at, p.ms_played
           FROM plays p JOIN tracks t ON t.id = p.track_id, bounds b
          WHERE p.received_at > b.lo AND p.received_at <= b.hi
-           AND (p.ms_played >= $2 OR p.completed OR p.ms_played >= t.duration_ms)
+           AND p.ms_played >= least($2, coalesce(t.duration_ms, $2))
     ), pairs AS (
         SELECT f.user_id, prev.track_id AS track_a, f.track_id AS track_b, f.started_at AS at
           FROM fresh f
@@ -41,7 +47,7 @@ const REFRESH: &str = "\
                 FROM plays q JOIN tracks t ON t.id = q.track_id
                WHERE q.user_id = f.user_id AND q.started_at < f.started_at
                  AND q.started_at > f.started_at - make_interval(secs => $4)
-                 AND (q.ms_played >= $2 OR q.completed OR q.ms_played >= t.duration_ms)
+                 AND q.ms_played >= least($2, coalesce(t.duration_ms, $2))
                ORDER BY q.started_at DESC LIMIT 1) prev
          WHERE prev.started_at + make_interval(secs => prev.ms_played / 1000.0::float8 + $3::float8)
                >= f.started_at
@@ -53,7 +59,7 @@ const REFRESH: &str = "\
                 FROM plays q JOIN tracks t ON t.id = q.track_id
                WHERE q.user_id = f.user_id AND q.started_at > f.started_at
                  AND q.started_at < f.started_at + make_interval(secs => $4)
-                 AND (q.ms_played >= $2 OR q.completed OR q.ms_played >= t.duration_ms)
+                 AND q.ms_played >= least($2, coalesce(t.duration_ms, $2))
                ORDER BY q.started_at LIMIT 1) next
          WHERE f.started_at + make_interval(secs => f.ms_played / 1000.0::float8 + $3::float8)
                >= next.started_at
@@ -76,7 +82,8 @@ const REFRESH: &str = "\
         DO UPDATE SET listeners = co_listen_pairs.listeners + excluded.listeners
         RETURNING 1
     ), moved AS (
-        UPDATE co_listen_progress SET received_until = (SELECT hi FROM bounds)
+        UPDATE co_listen_progress
+           SET received_until = greatest(received_until, (SELECT hi FROM bounds))
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM fresh) AS plays, (SELECT count(*) FROM recorded) AS pairs,

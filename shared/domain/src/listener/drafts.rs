@@ -11,10 +11,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::error::ListenerError;
-use super::mixes::{MAX_LAYERS, MixFields};
-use super::playlists::{MAX_PLAYLIST_TRACKS, MAX_PLAYLISTS};
+use super::mixes::{MixFields, check};
+use super::playlists::{MAX_PLAYLIST_TRACKS, playlist_name};
 use crate::fields;
-use crate::ids::{TrackId, UserId};
+use crate::ids::TrackId;
 
 pub const MAX_DRAFTS: i32 = 20;
 pub const DRAFT_DAYS: i32 = 7;
@@ -38,11 +38,11 @@ pub struct DraftFields {
     pub body: Value,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct PlaylistDraft {
     name: String,
     /// Checked here so that the claim can rely on it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     is_public: Option<bool>,
     #[serde(default)]
     track_ids: Vec<TrackId>,
@@ -77,37 +77,31 @@ pub fn draft_token_hash(token: &str) -> Result<Vec<u8>, fields::FieldErrors> {
     Ok(Sha256::digest(token.as_bytes()).to_vec())
 }
 
-fn check_body(kind: DraftKind, body: &Value) -> Result<(), ListenerError> {
-    let problem = match kind {
-        DraftKind::Playlist => match serde_json::from_value::<PlaylistDraft>(body.clone()) {
-            Ok(d) => {
-                let _public: Option<bool> = d.is_public;
-                let name = d.name.trim();
-                if name.is_empty() || name.chars().count() > 100 {
-                    Some("name must be 1–100 characters".to_owned())
-                } else if d.track_ids.len() > MAX_PLAYLIST_TRACKS as usize {
-                    Some(format!("at most {MAX_PLAYLIST_TRACKS} track_ids"))
-                } else {
-                    None
-                }
+/// Check a draft's body with the same rules as the playlist or mix it will become, and answer
+/// the checked form to store (unknown keys dropped), so that the claim can rely on it.
+fn check_body(kind: DraftKind, body: Value) -> Result<Value, ListenerError> {
+    let invalid =
+        |e: serde_json::Error| -> ListenerError { fields::one("body", e.to_string()).into() };
+    let checked = match kind {
+        DraftKind::Playlist => {
+            let mut draft: PlaylistDraft = serde_json::from_value(body).map_err(invalid)?;
+            draft.name = playlist_name(&draft.name)?;
+            if draft.track_ids.len() > MAX_PLAYLIST_TRACKS as usize {
+                return Err(fields::one(
+                    "body",
+                    format!("at most {MAX_PLAYLIST_TRACKS} track_ids"),
+                )
+                .into());
             }
-            Err(e) => Some(e.to_string()),
-        },
-        DraftKind::Mix => match serde_json::from_value::<MixFields>(body.clone()) {
-            Ok(m) if m.layers.is_empty() || m.layers.len() > MAX_LAYERS => {
-                Some(format!("a mix holds 1–{MAX_LAYERS} layers"))
-            }
-            Ok(m) if m.name.trim().is_empty() || m.name.chars().count() > 100 => {
-                Some("name must be 1–100 characters".to_owned())
-            }
-            Ok(_) => None,
-            Err(e) => Some(e.to_string()),
-        },
+            serde_json::to_value(draft).map_err(invalid)?
+        }
+        DraftKind::Mix => {
+            let mix: MixFields = serde_json::from_value(body).map_err(invalid)?;
+            check(&mix)?;
+            serde_json::to_value(mix).map_err(invalid)?
+        }
     };
-    match problem {
-        Some(problem) => Err(fields::one("body", problem).into()),
-        None => Ok(()),
-    }
+    Ok(checked)
 }
 
 #[tracing::instrument(skip_all)]
@@ -116,16 +110,15 @@ pub async fn save_draft(
     fields: DraftFields,
 ) -> Result<DraftSaved, ListenerError> {
     let hash = draft_token_hash(&fields.draft_token)?;
-    check_body(fields.kind, &fields.body)?;
+    let body = check_body(fields.kind, fields.body)?;
     let kind = match fields.kind {
         DraftKind::Playlist => "playlist",
         DraftKind::Mix => "mix",
     };
     let row = db
         .query_opt(
-            "SELECT id, expires_at FROM save_draft($1, $2, $3, $4, make_interval(days => $5))
-              WHERE id IS NOT NULL",
-            &[&hash, &kind, &fields.body, &MAX_DRAFTS, &DRAFT_DAYS],
+            "SELECT id, expires_at FROM save_draft($1, $2, $3) WHERE id IS NOT NULL",
+            &[&hash, &kind, &body],
         )
         .await?
         .ok_or(ListenerError::Conflict {
@@ -138,24 +131,19 @@ pub async fn save_draft(
     })
 }
 
-/// Claim every live draft of `token` into `account`, in the caller's transaction.
+/// Claim every live draft of `token` into the transaction's account (`hound.user_id`, which
+/// signup and login set; the SQL function takes no account from its caller). The limits in SQL
+/// are `MAX_DRAFTS`, `DRAFT_DAYS`, `MAX_PLAYLISTS`, `MAX_PLAYLIST_TRACKS` and `MAX_LAYERS`.
 #[tracing::instrument(skip(db, token))]
 pub async fn claim_drafts(
     db: &impl GenericClient,
-    account: UserId,
     token: &str,
 ) -> Result<DraftsClaimed, ListenerError> {
     let hash = draft_token_hash(token)?;
     let row = db
         .query_one(
-            "SELECT claimed_playlists, claimed_mixes FROM claim_drafts($1, $2, $3, $4, $5)",
-            &[
-                &hash,
-                &account,
-                &MAX_PLAYLISTS,
-                &MAX_PLAYLIST_TRACKS,
-                &(MAX_LAYERS as i32),
-            ],
+            "SELECT claimed_playlists, claimed_mixes FROM claim_drafts($1)",
+            &[&hash],
         )
         .await?;
     Ok(DraftsClaimed {

@@ -34,7 +34,7 @@ pub struct LayerFields {
 }
 
 /// A mix as saved: `{name, is_public, layers}` with 1–16 layers.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct MixFields {
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
@@ -63,7 +63,9 @@ pub struct Mix {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Layer {
     pub position: i32,
-    pub track_id: TrackId,
+    /// Not shown to others for a layer they cannot play.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track_id: Option<TrackId>,
     pub volume: f32,
     #[serde(rename = "loop")]
     pub looped: bool,
@@ -74,7 +76,7 @@ pub struct Layer {
     pub renditions: Option<Vec<Rendition>>,
 }
 
-fn check(fields: &MixFields) -> Result<String, ListenerError> {
+pub(super) fn check(fields: &MixFields) -> Result<String, ListenerError> {
     let name = fields.name.trim();
     let mut problems = Vec::new();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -87,7 +89,7 @@ fn check(fields: &MixFields) -> Result<String, ListenerError> {
         problems.push(("layers", format!("must hold 1–{MAX_LAYERS} layers")));
     }
     for (i, layer) in fields.layers.iter().enumerate() {
-        if !(0.0..=1.0).contains(&layer.volume) {
+        if !layer.volume.is_finite() || !(0.0..=1.0).contains(&layer.volume) {
             problems.push(("layers", format!("layers[{i}].volume must be 0–1")));
         }
         if !(0..=MAX_DELAY_MS).contains(&layer.delay_ms) {
@@ -302,9 +304,10 @@ pub async fn get_mix(
             }
             Err(other) => return Err(other),
         };
+        let shown = renditions.is_some() || found.mine;
         layers.push(Layer {
             position: row.get("position"),
-            track_id,
+            track_id: shown.then_some(track_id),
             volume: row.get("volume"),
             looped: row.get("loop"),
             delay_ms: row.get("delay_ms"),

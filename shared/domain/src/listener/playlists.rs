@@ -86,7 +86,7 @@ pub struct PlaylistFields {
     pub rules: Option<Rules>,
 }
 
-fn playlist_name(raw: &str) -> Result<String, FieldErrors> {
+pub(super) fn playlist_name(raw: &str) -> Result<String, FieldErrors> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(fields::one(
@@ -426,17 +426,11 @@ pub async fn remove_from_playlist(
             &[&id, &track],
         )
         .await?;
-    let Some(removed) = removed else {
+    if removed.is_none() {
         return Ok(playlist(&row, Some(owner)));
-    };
-    let position: i32 = removed.get("position");
-    db.execute(
-        "UPDATE playlist_items SET position = position - 1
-          WHERE playlist_id = $1 AND position > $2",
-        &[&id, &position],
-    )
-    .await?;
-    changed_count(db, owner, id, -1).await
+    }
+    // The items' delete trigger (V16) moved the later ones up and counted the removal.
+    changed_count(db, owner, id, 0).await
 }
 
 /// Put the items in the order given: a permutation of the playlist's tracks, or 400.

@@ -165,8 +165,17 @@ fn bind(params: &mut Vec<Param>, value: Param) -> String {
 
 fn text(value: &Value) -> Result<String, Problem> {
     match value.as_str() {
-        Some(s) if !s.trim().is_empty() && s.chars().count() <= 200 => Ok(s.trim().to_owned()),
-        _ => Err(("value", "must be text of 1–200 characters".into())),
+        Some(s)
+            if !s.trim().is_empty()
+                && s.chars().count() <= 200
+                && !s.chars().any(char::is_control) =>
+        {
+            Ok(s.trim().to_owned())
+        }
+        _ => Err((
+            "value",
+            "must be text of 1–200 characters, without control characters".into(),
+        )),
     }
 }
 
@@ -282,9 +291,13 @@ fn condition(rule: &Rule, params: &mut Vec<Param>) -> Result<String, Problem> {
         }
         "last_played" => {
             let days = whole(&rule.value)?;
+            if days > 36_500 {
+                return Err(("value", "must be 0–36500 days".into()));
+            }
             let placeholder = bind(params, Param::Int(days));
-            let recent =
-                format!("coalesce({LAST_PLAYED} >= current_date - {placeholder}::int, false)");
+            let recent = format!(
+                "coalesce({LAST_PLAYED} >= current_date - {placeholder}::int8::int, false)"
+            );
             match op {
                 "within_days" => recent,
                 "not_within_days" => format!("NOT {recent}"),
@@ -301,7 +314,7 @@ fn condition(rule: &Rule, params: &mut Vec<Param>) -> Result<String, Problem> {
             };
             format!(
                 "EXISTS (SELECT 1 FROM track_votes v
-                          WHERE v.user_id = $1 AND v.track_id = t.id AND v.value = {}::smallint)",
+                          WHERE v.user_id = $1 AND v.track_id = t.id AND v.value = {}::int8)",
                 bind(params, Param::Int(value))
             )
         }

@@ -75,17 +75,24 @@ macro_rules! scored_sql {
     () => {
         "near AS (
              SELECT t.id
-               FROM tracks t
+               FROM tracks t JOIN releases r ON r.id = t.release_id
               WHERE $1::float8[] IS NOT NULL AND t.taste_point IS NOT NULL
                 AND t.release_id IS DISTINCT FROM $4
+                AND release_reach(r, $2, NULL) = 'stream'
+                AND NOT EXISTS (SELECT 1 FROM track_votes v
+                                 WHERE v.user_id = $2 AND v.track_id = t.id AND v.value < 0)
               ORDER BY t.taste_point <-> cube($1::float8[])
               LIMIT $5
          ), partners AS (
-             SELECT c.track_b AS id, max(c.listeners) AS listeners
-               FROM co_listen_pairs c
-              WHERE c.track_a = ANY ($9::uuid[]) AND c.listeners >= $10
-                AND NOT (c.track_b = ANY ($9::uuid[]))
-              GROUP BY c.track_b
+             SELECT top.track_b AS id, max(top.listeners) AS listeners
+               FROM unnest($9::uuid[]) AS seed(id)
+              CROSS JOIN LATERAL (
+                  SELECT c.track_b, c.listeners FROM co_listen_pairs c
+                   WHERE c.track_a = seed.id AND c.listeners >= $10
+                   ORDER BY c.listeners DESC, c.track_b
+                   LIMIT $5) top
+              WHERE NOT (top.track_b = ANY ($9::uuid[]))
+              GROUP BY top.track_b
          ), candidates AS (
              SELECT id FROM near UNION SELECT id FROM partners
          ), scored AS (
@@ -432,8 +439,8 @@ pub async fn for_you(
     Ok(cards)
 }
 
-/// Below this many active listeners the collective has no taste: a mean of one or two would
-/// be someone's own.
+/// Below this many active listeners *with a taste* the collective has none: a mean of one or
+/// two would be someone's own (the SQL function `collective_taste()` holds the number).
 pub const COLLECTIVE_MIN_LISTENERS: i32 = 3;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -441,12 +448,13 @@ pub struct Collective {
     /// Listeners with a heartbeat in the last hour.
     pub active_listeners: i64,
     /// Releases around the mean taste of the active listeners (empty below
-    /// `COLLECTIVE_MIN_LISTENERS` or while none has voted).
+    /// `COLLECTIVE_MIN_LISTENERS` listeners with a taste).
     pub items: Vec<SuggestedRelease>,
 }
 
-const COLLECTIVE: &str =
-    "SELECT active_listeners, mean FROM collective_taste(make_interval(secs => $1), $2, $3)";
+/// The SQL function holds the hour, the minimum of 3 listeners with a taste and the norm bound
+/// itself: a caller cannot loosen them.
+const COLLECTIVE: &str = "SELECT active_listeners, mean FROM collective_taste()";
 
 /// Suggestions for the blended taste of whoever is listening now; no one's identity or vector.
 #[tracing::instrument(skip_all)]
@@ -455,16 +463,7 @@ pub async fn collective(
     media: &Media,
 ) -> Result<Collective, ListenerError> {
     let statement = db.prepare_cached(COLLECTIVE).await?;
-    let row = db
-        .query_one(
-            &statement,
-            &[
-                &(taste::ACTIVE_FOR_SECS as f64),
-                &COLLECTIVE_MIN_LISTENERS,
-                &taste::NORM_BOUND,
-            ],
-        )
-        .await?;
+    let row = db.query_one(&statement, &[]).await?;
     let active_listeners: i64 = row.get("active_listeners");
     let items = match row.get::<_, Option<Vec<f64>>>("mean") {
         Some(mean) if mean.iter().any(|x| x.abs() > 1e-9) => {
