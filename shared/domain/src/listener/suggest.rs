@@ -75,12 +75,9 @@ macro_rules! scored_sql {
     () => {
         "near AS (
              SELECT t.id
-               FROM tracks t JOIN releases r ON r.id = t.release_id
+               FROM tracks t
               WHERE $1::float8[] IS NOT NULL AND t.taste_point IS NOT NULL
                 AND t.release_id IS DISTINCT FROM $4
-                AND release_reach(r, $2, NULL) = 'stream'
-                AND NOT EXISTS (SELECT 1 FROM track_votes v
-                                 WHERE v.user_id = $2 AND v.track_id = t.id AND v.value < 0)
               ORDER BY t.taste_point <-> cube($1::float8[])
               LIMIT $5
          ), partners AS (
