@@ -63,23 +63,25 @@ CREATE TABLE listening_sessions (
 );
 CREATE INDEX listening_sessions_recent_idx ON listening_sessions (last_beat_at);
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['track_votes', 'taste_vectors', 'listening_sessions']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY owner_migrations ON %I TO hound_owner '
-                       'USING (true) WITH CHECK (true)', t);
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO hound_listener', t);
-        EXECUTE format('CREATE POLICY listener_own ON %I TO hound_listener '
-                       'USING (user_id = (SELECT app_user_id())) '
-                       'WITH CHECK (user_id = (SELECT app_user_id()))', t);
-    END LOOP;
-END
-$$;
+-- Row-level security, enabled and forced (the owner too: migrations act through its policy).
+ALTER TABLE track_votes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE track_votes FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_migrations ON track_votes TO hound_owner USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON track_votes TO hound_listener;
+CREATE POLICY listener_own ON track_votes TO hound_listener
+    USING (user_id = (SELECT app_user_id())) WITH CHECK (user_id = (SELECT app_user_id()));
+ALTER TABLE taste_vectors ENABLE ROW LEVEL SECURITY;
+ALTER TABLE taste_vectors FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_migrations ON taste_vectors TO hound_owner USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON taste_vectors TO hound_listener;
+CREATE POLICY listener_own ON taste_vectors TO hound_listener
+    USING (user_id = (SELECT app_user_id())) WITH CHECK (user_id = (SELECT app_user_id()));
+ALTER TABLE listening_sessions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE listening_sessions FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_migrations ON listening_sessions TO hound_owner USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT, UPDATE, DELETE ON listening_sessions TO hound_listener;
+CREATE POLICY listener_own ON listening_sessions TO hound_listener
+    USING (user_id = (SELECT app_user_id())) WITH CHECK (user_id = (SELECT app_user_id()));
 
 -- The collective: how many listeners are active and the mean of their preference vectors (each
 -- first held to the norm bound, as suggestions use it), nothing per listener. It reads rows the

@@ -18,8 +18,9 @@ ALTER TABLE co_listens ENABLE ROW LEVEL SECURITY;
 ALTER TABLE co_listens FORCE ROW LEVEL SECURITY;
 CREATE POLICY owner_migrations ON co_listens TO hound_owner USING (true) WITH CHECK (true);
 
--- The counts (no user data: how many listeners, never who). Suggestions read the top pairs of a
--- track through the index.
+-- The counts. No row-level security: this table holds no user data (how many listeners played
+-- b after a, never who; who is in co_listens above). Suggestions read the top pairs of a track
+-- through the index.
 CREATE TABLE co_listen_pairs (
     track_a   uuid NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
     track_b   uuid NOT NULL REFERENCES tracks (id) ON DELETE CASCADE,
@@ -29,6 +30,7 @@ CREATE TABLE co_listen_pairs (
 CREATE INDEX co_listen_pairs_top_idx ON co_listen_pairs (track_a, listeners DESC, track_b);
 
 -- How far the schedule has read plays (by `received_at`, so late-arriving plays are read too).
+-- No row-level security: one timestamp of the schedule's, no user data.
 CREATE TABLE co_listen_progress (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     received_until timestamptz NOT NULL

@@ -23,19 +23,13 @@ CREATE TABLE mix_layers (
 );
 CREATE INDEX mix_layers_track_idx ON mix_layers (track_id);
 
-DO $$
-DECLARE
-    t text;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['mixes', 'mix_layers']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format('CREATE POLICY owner_migrations ON %I TO hound_owner '
-                       'USING (true) WITH CHECK (true)', t);
-    END LOOP;
-END
-$$;
+-- Row-level security, enabled and forced (the owner too: migrations act through its policy).
+ALTER TABLE mixes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mixes FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_migrations ON mixes TO hound_owner USING (true) WITH CHECK (true);
+ALTER TABLE mix_layers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE mix_layers FORCE ROW LEVEL SECURITY;
+CREATE POLICY owner_migrations ON mix_layers TO hound_owner USING (true) WITH CHECK (true);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON mixes, mix_layers TO hound_listener;
 -- Anyone reads a public mix; its creator reads and writes theirs.
