@@ -41,6 +41,17 @@ fi
 JWT_SIGNING_KEYS=$(cat "$DEV_DIR/jwt_signing_keys.json")
 JWT_PUBLIC_KEYS=$(hound jwt-public <"$DEV_DIR/jwt_signing_keys.json")
 export JWT_SIGNING_KEYS JWT_PUBLIC_KEYS
+# The gates' key rings (access-code hashes, event secrets), kept the same way: codes issued and
+# events created stay valid across restarts.
+for ring in code_keys event_keys; do
+    if [ ! -s "$DEV_DIR/$ring.json" ]; then
+        (umask 077 && hound gate-keygen --kid dev-1 >"$DEV_DIR/$ring.json.tmp")
+        mv "$DEV_DIR/$ring.json.tmp" "$DEV_DIR/$ring.json"
+    fi
+done
+CODE_KEYS=$(cat "$DEV_DIR/code_keys.json")
+EVENT_KEYS=$(cat "$DEV_DIR/event_keys.json")
+export CODE_KEYS EVENT_KEYS
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
 export RUST_LOG=${RUST_LOG:-info}
 

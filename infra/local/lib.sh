@@ -464,6 +464,9 @@ run_contract_fuzz() {
         export JWT_SIGNING_KEYS=$keys
         JWT_PUBLIC_KEYS=$(hound jwt-public <<<"$keys")
         export JWT_PUBLIC_KEYS RUST_LOG=${RUST_LOG:-warn}
+        CODE_KEYS=$(hound gate-keygen --kid fuzz-1)
+        EVENT_KEYS=$(hound gate-keygen --kid fuzz-1)
+        export CODE_KEYS EVENT_KEYS
         # --ignore-changes: files written under the checkout during the run must not restart it.
         exec cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$port"
     ) </dev/null >"$DEV_DIR/fuzz-api.log" 2>&1 &

@@ -19,7 +19,7 @@ if [ "$PG_SOURCE" != env ]; then
     DATABASE_URL=$(pg_with_db "$PG_URL" postgres)
 fi
 export DATABASE_URL
-unset JWT_SIGNING_KEYS JWT_PUBLIC_KEYS  # tests make their own keysets
+unset JWT_SIGNING_KEYS JWT_PUBLIC_KEYS CODE_KEYS EVENT_KEYS  # tests make their own keysets
 
 # The over-HTTP tests run functions under `cargo lambda watch` (`cargo run --bin NAME`); build
 # them first, so that a test does not wait for that build.

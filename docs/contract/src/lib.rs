@@ -20,6 +20,14 @@ pub fn parts() -> Vec<Part> {
             function: "listener",
             api: listener::openapi(),
         },
+        Part {
+            function: "redeem",
+            api: redeem::openapi(),
+        },
+        Part {
+            function: "checkin",
+            api: checkin::openapi(),
+        },
     ]
 }
 

@@ -43,6 +43,8 @@ pub struct Report {
     pub login_failures_removed: u64,
     /// Expired drafts removed by the janitors.
     pub drafts_removed: i32,
+    /// Failed redeems and check-ins out of the throttle window, removed by the janitors.
+    pub gate_failures_removed: u64,
     /// Counted plays read and (listener, pair) contributions recorded by a co-listening run.
     pub co_listening: Option<CoListenRun>,
 }
@@ -81,10 +83,17 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
             anyhow::ensure!((1..=100_000).contains(&limit), "limit must be 1..=100000");
             let removed = hound_domain::auth::prune_login_failures(&client, limit).await?;
             let drafts = listener::purge_drafts(&client, limit as i32).await?;
-            tracing::info!(removed, drafts, "expired login failures and drafts removed");
+            let gate_failures = hound_domain::gates::prune_gate_failures(&client, limit).await?;
+            tracing::info!(
+                removed,
+                drafts,
+                gate_failures,
+                "expired login failures, drafts and gate failures removed"
+            );
             Ok(Report {
                 login_failures_removed: removed,
                 drafts_removed: drafts,
+                gate_failures_removed: gate_failures,
                 ..Report::default()
             })
         }

@@ -9,6 +9,7 @@ use axum::extract::FromRef;
 use hound_domain::aws::{Queue, Storage};
 use hound_domain::catalog;
 use hound_domain::db::Tx;
+use hound_domain::gates::{CodeKeys, EventKeys};
 use hound_domain::ids::ArtistId;
 use hound_http::{ApiError, Backend, Bearer, Db};
 
@@ -18,6 +19,10 @@ pub struct AppState {
     pub backend: Backend,
     pub storage: Storage,
     pub queue: Queue,
+    /// `CODE_KEYS`: access codes are stored as hashes under these.
+    pub code_keys: CodeKeys,
+    /// `EVENT_KEYS`: event secrets are sealed with these.
+    pub event_keys: EventKeys,
 }
 
 impl AppState {
@@ -27,6 +32,8 @@ impl AppState {
             backend: Backend::from_env(hound_domain::db::roles::STUDIO)?,
             storage: Storage::from_env(&aws)?,
             queue: Queue::from_env(&aws)?,
+            code_keys: CodeKeys::from_env()?,
+            event_keys: EventKeys::from_env()?,
         })
     }
 }

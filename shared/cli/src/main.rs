@@ -71,6 +71,13 @@ enum Command {
     /// Read a signing keyset on standard input and print its public keyset (the JSON value of
     /// JWT_PUBLIC_KEYS, which every other function verifies with).
     JwtPublic,
+    /// Print a fresh gate key ring with one random 256-bit key: the JSON value of CODE_KEYS
+    /// (access-code hashes) or EVENT_KEYS (event secrets); generate one for each.
+    GateKeygen {
+        /// The key id to give the new key.
+        #[arg(long, default_value = "k1")]
+        kid: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -135,6 +142,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Seed => seed().await?,
         Command::JwtKeygen { kid } => println!("{}", JwtKeys::generate_json(&kid)),
+        Command::GateKeygen { kid } => {
+            println!("{}", hound_domain::gates::generate_ring_json(&kid));
+        }
         Command::JwtPublic => {
             let mut signing = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut signing)?;

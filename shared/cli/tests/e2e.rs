@@ -6,7 +6,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use hound_testing::{ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint, jwt_env};
+use hound_testing::{
+    ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint, gate_env, jwt_env,
+};
 
 #[tokio::test]
 async fn the_demo_walk_passes_end_to_end() {
@@ -50,6 +52,7 @@ async fn the_demo_walk_passes_end_to_end() {
         ("LOG_FORMAT", "json".into()),
     ];
     env.extend(jwt_env("e2e"));
+    env.extend(gate_env());
     // The first request to each HTTP function builds it under watch: pay that before the walk
     // (whose requests have timeouts of their own).
     let ready = ["/v1/listener/home", "/v1/auth/me", "/v1/studio/profile"];
@@ -99,6 +102,8 @@ async fn the_demo_walk_passes_end_to_end() {
             "listener",
             "studio",
             "auth",
+            "redeem",
+            "checkin",
         ]
         .into_iter()
         .find(|f| name.starts_with(f))

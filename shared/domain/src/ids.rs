@@ -72,6 +72,10 @@ typed_id! {
     PlaylistId;
     /// A listener's mix (`mixes.id`).
     MixId;
+    /// A batch of access codes (`code_batches.id`).
+    BatchId;
+    /// An artist's event (`events.id`), where listeners check in.
+    EventId;
 }
 
 impl JobId {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod fields;
+pub mod gates;
 pub mod ids;
 pub mod jobs;
 pub mod listener;

@@ -97,6 +97,8 @@ async fn no_function_role_can_change_the_schema_or_read_outside_its_grants() {
         (roles::WORKER, "saves"),
         (roles::DEAD_LETTER, "refresh_tokens"),
         (roles::MAINTENANCE, "saves"),
+        (roles::REDEEM, "releases"),
+        (roles::CHECKIN, "users"),
     ];
     for (role, table) in outside {
         let client = connect_as(&db, role).await;
@@ -139,6 +141,8 @@ struct Footprint {
     failed: Uuid,
     play: Uuid,
     event: Uuid,
+    batch: Uuid,
+    gathering: Uuid,
 }
 
 async fn account(client: &tokio_postgres::Client, name: &str) -> (Uuid, String, Uuid, Uuid) {
@@ -180,7 +184,17 @@ async fn world(db: &TestDb) -> World {
     let client = db.pool.get().await.unwrap();
     let (user_a, _, _, session_a) = account(&client, "a").await;
     let (user, email, artist, session) = account(&client, "b").await;
-    let [release, track, asset, job, failed, play, event] = [(); 7].map(|()| Uuid::now_v7());
+    let [
+        release,
+        track,
+        asset,
+        job,
+        failed,
+        play,
+        event,
+        batch,
+        gathering,
+    ] = [(); 9].map(|()| Uuid::now_v7());
     let statements: Vec<(&str, Vec<&(dyn tokio_postgres::types::ToSql + Sync)>)> = vec![
         (
             "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
@@ -297,6 +311,36 @@ async fn world(db: &TestDb) -> World {
                                       '{\"name\": \"B draft\"}')",
             vec![&email],
         ),
+        (
+            "INSERT INTO code_batches (id, artist_id, release_id, issued, max_uses)
+             VALUES ($1, $2, $3, 1, 1)",
+            vec![&batch, &artist, &release],
+        ),
+        (
+            "INSERT INTO access_codes (id, batch_id, code_hash, key_id, max_uses, uses)
+             VALUES (gen_random_uuid(), $1, sha256(convert_to($2, 'UTF8')), 'k', 1, 1)",
+            vec![&batch, &email],
+        ),
+        (
+            "INSERT INTO redemptions (code_id, user_id)
+             SELECT id, $2 FROM access_codes WHERE batch_id = $1",
+            vec![&batch, &user],
+        ),
+        (
+            "INSERT INTO events (id, artist_id, release_id, name, starts_at, ends_at,
+                                 secret_sealed, secret_nonce, secret_key_id)
+             VALUES ($1, $2, $3, 'B event', now(), now() + interval '1 hour', '\\x00',
+                     '\\x000000000000000000000000', 'k')",
+            vec![&gathering, &artist, &release],
+        ),
+        (
+            "INSERT INTO checkins (event_id, user_id) VALUES ($1, $2)",
+            vec![&gathering, &user],
+        ),
+        (
+            "INSERT INTO gate_failures (user_id, gate) VALUES ($1, 'redeem')",
+            vec![&user],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -319,6 +363,8 @@ async fn world(db: &TestDb) -> World {
             failed,
             play,
             event,
+            batch,
+            gathering,
         },
     }
 }
@@ -456,6 +502,28 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "draft_tokens",
             format!("token_hash = sha256(convert_to('{}', 'UTF8'))", b.email),
             "token_hash = token_hash",
+        ),
+        ("code_batches", format!("id = '{}'", b.batch), "note = note"),
+        (
+            "access_codes",
+            format!("batch_id = '{}'", b.batch),
+            "uses = uses",
+        ),
+        (
+            "redemptions",
+            format!("user_id = '{}'", b.user),
+            "redeemed_at = redeemed_at",
+        ),
+        ("events", format!("id = '{}'", b.gathering), "name = name"),
+        (
+            "checkins",
+            format!("user_id = '{}'", b.user),
+            "checked_in_at = checked_in_at",
+        ),
+        (
+            "gate_failures",
+            format!("user_id = '{}'", b.user),
+            "failed_at = failed_at",
         ),
     ]
 }

@@ -6,6 +6,7 @@ use hound_domain::auth::AuthError;
 use hound_domain::catalog::StudioError;
 use hound_domain::db::DbError;
 use hound_domain::fields::FieldErrors;
+use hound_domain::gates::GateError;
 use hound_domain::listener::ListenerError;
 use serde_json::Value;
 
@@ -140,6 +141,31 @@ impl From<ListenerError> for ApiError {
                 Self::unavailable()
             }
             ListenerError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<GateError> for ApiError {
+    fn from(err: GateError) -> Self {
+        match err {
+            GateError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
+            GateError::NotFound => Self::not_found(),
+            GateError::Expired => Self::new(StatusCode::GONE, "expired", "This code has expired."),
+            GateError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            GateError::Forbidden { reason, message } => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message).with_detail("reason", reason)
+            }
+            GateError::Throttled { retry_after_secs } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many failed attempts. Try again later.",
+            )
+            .with_retry_after(retry_after_secs),
+            GateError::Internal(cause) => {
+                tracing::error!(error = ?cause, "gate internal error");
+                Self::internal()
+            }
+            GateError::Db(db) => db.into(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use hound_domain::auth::{self, AccountKind, JwtKeys, NewAccount, Passwords, Session, User};
 use hound_domain::db;
+use hound_domain::gates::{CodeKeys, EventKeys};
 use serde_json::{Value, json};
 
 use crate::database::TestDb;
@@ -40,6 +41,32 @@ pub fn jwt_env(kid: &str) -> [(&'static str, String); 2] {
         .expect("a generated keyset")
         .public_json();
     [("JWT_SIGNING_KEYS", signing), ("JWT_PUBLIC_KEYS", public)]
+}
+
+/// The gates' key rings for in-process tests: fixed keys, so a test can hash a code itself.
+pub fn test_gate_keys() -> (CodeKeys, EventKeys) {
+    let ring = |byte: u8| {
+        serde_json::json!({
+            "active_kid": "test-1",
+            "keys": {"test-1": base64::engine::general_purpose::STANDARD.encode([byte; 32])},
+        })
+        .to_string()
+    };
+    (
+        CodeKeys::from_json(&ring(3)).expect("a code key ring"),
+        EventKeys::from_json(&ring(4)).expect("an event key ring"),
+    )
+}
+
+/// `CODE_KEYS` and `EVENT_KEYS` for a function run as a process (fresh random rings).
+pub fn gate_env() -> [(&'static str, String); 2] {
+    [
+        ("CODE_KEYS", hound_domain::gates::generate_ring_json("test")),
+        (
+            "EVENT_KEYS",
+            hound_domain::gates::generate_ring_json("test"),
+        ),
+    ]
 }
 
 /// Sign up an account straight through the domain (as the auth function does), signed with

@@ -130,8 +130,15 @@ impl Call {
             .await
             .expect("response body")
             .to_bytes();
+        let text_body = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/"));
         let body = if bytes.is_empty() {
             Value::Null
+        } else if text_body {
+            // A text answer (CSV): its text, as a JSON string.
+            Value::String(String::from_utf8(bytes.to_vec()).expect("a text answer is UTF-8"))
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| {
                 panic!("response is not JSON: {}", String::from_utf8_lossy(&bytes))

@@ -1,5 +1,6 @@
 //! Routes of the studio function, one module per resource.
 
+mod gates;
 mod profile;
 mod releases;
 mod tracks;
@@ -15,4 +16,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(releases::router())
         .merge(tracks::router())
         .merge(uploads::router())
+        .merge(gates::router())
 }

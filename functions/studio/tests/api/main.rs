@@ -8,7 +8,7 @@ mod uploads;
 
 use axum::Router;
 use hound_domain::auth::AccountKind;
-use hound_testing::{Call, TestAws, TestDb, TestResponse, sign_up, test_keys};
+use hound_testing::{Call, TestAws, TestDb, TestResponse, sign_up, test_gate_keys, test_keys};
 use serde_json::{Value, json};
 
 pub struct App {
@@ -28,6 +28,8 @@ impl App {
             ),
             storage: aws.storage.clone(),
             queue: aws.queue.clone(),
+            code_keys: test_gate_keys().0,
+            event_keys: test_gate_keys().1,
         };
         Self {
             router: studio::router(state),

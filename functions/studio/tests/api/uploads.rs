@@ -293,6 +293,8 @@ async fn a_queue_outage_is_a_503_and_a_later_complete_retries() {
             &app.aws.config,
             format!("{}-gone", app.aws.queue.transcode_queue_url),
         ),
+        code_keys: hound_testing::test_gate_keys().0,
+        event_keys: hound_testing::test_gate_keys().1,
     });
 
     let r = Call::post(&format!("/v1/studio/uploads/{asset}/complete"))

@@ -15,8 +15,8 @@ pub use error::{Problem, StudioError};
 pub use lifecycle::{MAX_SCHEDULE_DAYS, publish_release, submit_release};
 pub use locks::{lock_draft, lock_release};
 pub use releases::{
-    CoverRef, Release, ReleaseFields, create_release, delete_release, get_release, list_releases,
-    release_titled, update_release,
+    CoverRef, Release, ReleaseFields, ShareToken, create_release, delete_release, get_release,
+    list_releases, release_titled, rotate_share_token, update_release,
 };
 pub use tracks::{
     MAX_TRACKS, MasterRef, Track, TrackFields, add_track, delete_track, list_tracks,

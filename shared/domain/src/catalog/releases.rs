@@ -396,3 +396,32 @@ pub async fn delete_release(
     tx.execute(&statement, &[&id]).await?;
     Ok(())
 }
+
+const ROTATE_SHARE_TOKEN: &str = "\
+    UPDATE releases SET share_token = $3
+     WHERE id = $1 AND artist_id = $2
+    RETURNING share_token";
+
+/// The new share token of a rotated release.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShareToken {
+    pub share_token: String,
+}
+
+/// Give the artist's release a new share token: links carrying the old one stop opening it
+/// (release_reach compares the presented token with the stored one, so nothing else holds it).
+#[tracing::instrument(skip_all)]
+pub async fn rotate_share_token(
+    db: &impl GenericClient,
+    artist: ArtistId,
+    id: ReleaseId,
+) -> Result<ShareToken, StudioError> {
+    let statement = db.prepare_cached(ROTATE_SHARE_TOKEN).await?;
+    let row = db
+        .query_opt(&statement, &[&id, &artist, &share_token()])
+        .await?
+        .ok_or(StudioError::NotFound)?;
+    Ok(ShareToken {
+        share_token: row.get("share_token"),
+    })
+}

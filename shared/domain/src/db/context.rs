@@ -14,8 +14,19 @@ pub mod roles {
     pub const WORKER: &str = "hound_worker";
     pub const DEAD_LETTER: &str = "hound_dead_letter";
     pub const MAINTENANCE: &str = "hound_maintenance";
+    pub const REDEEM: &str = "hound_redeem";
+    pub const CHECKIN: &str = "hound_checkin";
     /// Every function role, for checks that must cover them all.
-    pub const ALL: [&str; 6] = [AUTH, STUDIO, LISTENER, WORKER, DEAD_LETTER, MAINTENANCE];
+    pub const ALL: [&str; 8] = [
+        AUTH,
+        STUDIO,
+        LISTENER,
+        WORKER,
+        DEAD_LETTER,
+        MAINTENANCE,
+        REDEEM,
+        CHECKIN,
+    ];
 }
 
 /// One transaction-local setting the policies read.
@@ -33,6 +44,10 @@ pub enum Setting {
     SessionId,
     /// The SHA-256 of a presented refresh token, base64.
     RefreshHash,
+    /// The keyed hashes of a presented access code, base64, comma-separated (redeem).
+    CodeHashes,
+    /// The event a check-in names (checkin).
+    EventId,
 }
 
 impl Setting {
@@ -44,6 +59,8 @@ impl Setting {
             Setting::LoginEmail => "hound.login_email",
             Setting::SessionId => "hound.session_id",
             Setting::RefreshHash => "hound.refresh_hash",
+            Setting::CodeHashes => "hound.code_hashes",
+            Setting::EventId => "hound.event_id",
         }
     }
 }
