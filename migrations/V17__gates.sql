@@ -153,7 +153,9 @@ CREATE POLICY studio_own ON code_batches TO hound_studio
     USING (artist_id = (SELECT app_artist_id()))
     WITH CHECK (artist_id = (SELECT app_artist_id())
                 AND EXISTS (SELECT 1 FROM releases r WHERE r.id = release_id));
-GRANT SELECT (id, batch_id, uses, max_uses), INSERT ON access_codes TO hound_studio;
+-- code_hash is readable because INSERT … ON CONFLICT (code_hash) needs it; the policy limits
+-- it to the artist's own codes, which they were shown in clear when issued.
+GRANT SELECT (id, batch_id, code_hash, uses, max_uses), INSERT ON access_codes TO hound_studio;
 CREATE POLICY studio_own ON access_codes TO hound_studio
     USING (EXISTS (SELECT 1 FROM code_batches b WHERE b.id = batch_id))
     WITH CHECK (EXISTS (SELECT 1 FROM code_batches b WHERE b.id = batch_id));

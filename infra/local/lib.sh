@@ -476,10 +476,11 @@ run_contract_fuzz() {
 
     log "waiting for the API on $base (log: .dev/fuzz-api.log)"
     local i
-    for i in $(seq 1 600); do
+    # Generous: on a cold or busy machine watch may still be compiling the function.
+    for i in $(seq 1 3000); do
         curl -fsS -o /dev/null "$base/v1/openapi.json" 2>/dev/null && break
         kill -0 "$pid" 2>/dev/null || { tail -20 "$DEV_DIR/fuzz-api.log" >&2; die "cargo lambda watch exited"; }
-        [ "$i" -lt 600 ] || die "the API did not answer within 120s; see .dev/fuzz-api.log"
+        [ "$i" -lt 3000 ] || die "the API did not answer within 600s; see .dev/fuzz-api.log"
         sleep 0.2
     done
 

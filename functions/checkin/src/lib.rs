@@ -50,6 +50,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// the event's release, if any, is granted.
 #[utoipa::path(post, path = "/v1/checkin", operation_id = "check_in", request_body = CheckinRequest, security(("bearer" = [])), responses(
     (status = 200, description = "Checked in, and what it granted.", body = CheckedIn),
+    (status = 404, description = "No such event.", body = ErrorEnvelope),
     (status = 403, description = "`forbidden`: `details.reason` is `invalid_token`, `outside_window`, `location_required` or `outside_place`.", body = ErrorEnvelope),
     (status = 409, description = "`already_checked_in`.", body = ErrorEnvelope),
     (status = 429, description = "`rate_limited`: ten wrong tokens in the last hour; `Retry-After` says when to try again.", body = ErrorEnvelope),

@@ -49,6 +49,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Redeem an access code: the release it unlocks streams for the caller from now on.
 #[utoipa::path(post, path = "/v1/redeem", operation_id = "redeem_code", request_body = RedeemRequest, security(("bearer" = [])), responses(
     (status = 200, description = "What the code granted.", body = Redeemed),
+    (status = 404, description = "No such code (or its batch was revoked).", body = ErrorEnvelope),
     (status = 409, description = "`already_redeemed` (by this caller, or the release is already theirs) or `code_exhausted`.", body = ErrorEnvelope),
     (status = 410, description = "`expired`: the code's batch has expired.", body = ErrorEnvelope),
     (status = 429, description = "`rate_limited`: ten failed redeems in the last hour; `Retry-After` says when to try again.", body = ErrorEnvelope),

@@ -104,13 +104,14 @@ const INSERT_BATCH: &str = "\
     INSERT INTO code_batches (id, artist_id, release_id, issued, max_uses, expires_at, note)
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
-/// Codes whose hash is new go in; the hashes that went in come back (a collision with any
-/// stored code, however unlikely, is simply drawn again).
+/// Codes whose hash is new go in; the ids of those that went in come back (a collision with
+/// any stored code, however unlikely, is simply drawn again). The studio may not read hashes
+/// back, so each code is known by the id given to it here.
 const INSERT_CODES: &str = "\
     INSERT INTO access_codes (id, batch_id, code_hash, key_id, max_uses)
-    SELECT gen_random_uuid(), $1, h, $3, $4 FROM unnest($2::bytea[]) AS h
+    SELECT c.id, $1, c.hash, $4, $5 FROM unnest($2::uuid[], $3::bytea[]) AS c(id, hash)
     ON CONFLICT (code_hash) DO NOTHING
-    RETURNING code_hash";
+    RETURNING id";
 
 macro_rules! batch_select {
     () => {
@@ -222,23 +223,24 @@ pub async fn issue_codes(
         let drawn: Vec<String> = (codes.len()..input.count as usize)
             .map(|_| generate_code())
             .collect();
-        let hashes: Vec<(String, Vec<u8>, String)> = drawn
-            .into_iter()
-            .map(|code| {
-                let hash = keys.hash(&normalise_code(&code).expect("a drawn code is valid"));
-                (code, hash.hash, hash.key_id)
-            })
-            .collect();
-        let key_id = hashes[0].2.clone();
-        let bytes: Vec<&[u8]> = hashes.iter().map(|(_, h, _)| h.as_slice()).collect();
-        let stored: std::collections::HashSet<Vec<u8>> = tx
-            .query(&insert, &[&batch, &bytes, &key_id, &max_uses])
+        let key_id = keys.active_kid();
+        let mut ids = Vec::with_capacity(drawn.len());
+        let mut hashes = Vec::with_capacity(drawn.len());
+        for code in &drawn {
+            ids.push(uuid::Uuid::new_v4());
+            hashes.push(
+                keys.hash(&normalise_code(code).expect("a drawn code is valid"))
+                    .hash,
+            );
+        }
+        let stored: std::collections::HashSet<uuid::Uuid> = tx
+            .query(&insert, &[&batch, &ids, &hashes, &key_id, &max_uses])
             .await?
             .iter()
-            .map(|row| row.get::<_, Vec<u8>>(0))
+            .map(|row| row.get::<_, uuid::Uuid>(0))
             .collect();
-        for (code, hash, _) in hashes {
-            if stored.contains(&hash) && !codes.contains(&code) {
+        for (code, id) in drawn.into_iter().zip(ids) {
+            if stored.contains(&id) {
                 codes.push(code);
             }
         }

@@ -100,6 +100,11 @@ impl CodeKeys {
         Ring::from_env("CODE_KEYS").map(Self)
     }
 
+    /// The id of the key new codes are hashed with.
+    pub fn active_kid(&self) -> &str {
+        self.0.active().0
+    }
+
     /// The hash a new code is stored under (the active key).
     pub fn hash(&self, normalised: &str) -> CodeHash {
         let (kid, key) = self.0.active();
