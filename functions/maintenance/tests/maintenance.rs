@@ -107,6 +107,61 @@ async fn the_janitors_remove_expired_login_failures_only_and_in_bounded_runs() {
     );
 }
 
+#[tokio::test]
+async fn the_janitors_remove_gate_failures_out_of_the_hour_only_and_in_bounded_runs() {
+    let db = TestDb::new().await;
+    let (user, _) = hound_testing::sign_up(
+        &db,
+        hound_domain::auth::AccountKind::Listener,
+        "guesser@example.com",
+        "Guesser",
+    )
+    .await;
+    let admin = db.pool.get().await.unwrap();
+    admin
+        .execute(
+            "INSERT INTO gate_failures (user_id, gate, failed_at)
+             SELECT $1, 'redeem', now() - interval '61 minutes' FROM generate_series(1, 4);
+            ",
+            &[&user.id],
+        )
+        .await
+        .unwrap();
+    admin
+        .execute(
+            "INSERT INTO gate_failures (user_id, gate) VALUES ($1, 'checkin')",
+            &[&user.id],
+        )
+        .await
+        .unwrap();
+    let pool = db.pool_as(hound_domain::db::roles::MAINTENANCE);
+    let task = |limit: i64| -> maintenance::Task {
+        serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
+    };
+    let removed: Vec<u64> = [
+        maintenance::handle(&pool, task(3)).await.unwrap(),
+        maintenance::handle(&pool, task(3)).await.unwrap(),
+        maintenance::handle(&pool, task(3)).await.unwrap(),
+    ]
+    .iter()
+    .map(|r| r.gate_failures_removed)
+    .collect();
+    assert_eq!(
+        removed,
+        vec![3, 1, 0],
+        "bounded, then done, then idempotent"
+    );
+    let left: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM gate_failures WHERE gate = 'checkin'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1, "a failure inside the hour stays");
+}
+
 /// Plays written as the telemetry insert would, received `received` (SQL) ago or at a time.
 struct Catalogue {
     db: TestDb,

@@ -5,6 +5,7 @@
 mod codes;
 mod redeeming;
 mod samples;
+mod share_token;
 
 use axum::Router;
 use hound_domain::auth::AccountKind;
