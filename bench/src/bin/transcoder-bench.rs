@@ -1,7 +1,8 @@
 //! `make bench`, transcoder part: one 5-minute 44.1 kHz stereo FLAC through the worker's media
-//! pipeline (probe, three encoders at once, analysis riding on the Opus process), beside
-//! - the baseline: one plain ffmpeg process producing the same three encodes, and
-//! - the CPU floor: the three encodes run alone, one after another (their CPU summed).
+//! pipeline (probe, three encoders at once, analysis riding on the Opus process, the two
+//! 30-second previews in a fourth), beside
+//! - the baseline: one plain ffmpeg process producing the same five encodes, and
+//! - the CPU floor: the five encodes run alone, one after another (their CPU summed).
 //!
 //! Targets (issue 4): wall ≤ 0.65× the baseline on 2 cores; CPU ≤ 1.15× the floor; embedding
 //! extraction ≥ 200× realtime on one core. CPU is user+system time of this process and its
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use hound_media::embedding::{ANALYSIS_SAMPLE_RATE, Extractor};
 use hound_media::encode::{self, Progress, RENDITIONS};
+use hound_media::preview::{PREVIEW_SECONDS, PREVIEWS};
 use hound_media::probe;
 
 const SECONDS: u32 = 300;
@@ -105,18 +107,33 @@ async fn main() {
     let mut analysis = None;
     let worker = measure(|| async {
         analysis = Some(
-            encode::transcode(&master, &out, &audio, Arc::new(Progress::default()))
-                .await
-                .expect("the worker pipeline"),
+            encode::transcode(
+                &master,
+                &out,
+                &audio,
+                Duration::ZERO,
+                Arc::new(Progress::default()),
+            )
+            .await
+            .expect("the worker pipeline"),
         );
     })
     .await;
 
-    // Baseline: one ffmpeg, three outputs.
+    // Baseline: one ffmpeg, five outputs (the previews are the first 30 s).
     let base_dir = dir.path().join("baseline");
     std::fs::create_dir_all(&base_dir).unwrap();
+    let preview_length = PREVIEW_SECONDS.to_string();
+    let limit = |r: &encode::Rendition| -> Vec<String> {
+        if PREVIEWS.contains(r) {
+            vec!["-t".into(), preview_length.clone()]
+        } else {
+            Vec::new()
+        }
+    };
     let mut args: Vec<String> = vec!["-i".into(), master.display().to_string()];
-    for r in &RENDITIONS {
+    for r in RENDITIONS.iter().chain(&PREVIEWS) {
+        args.extend(limit(r));
         args.extend(encode::output_options(&audio, r));
         args.push(output(&base_dir, r.name, r.extension));
     }
@@ -124,8 +141,9 @@ async fn main() {
 
     // Floor: each encode alone.
     let mut floor_cpu = 0.0;
-    for r in &RENDITIONS {
+    for r in RENDITIONS.iter().chain(&PREVIEWS) {
         let mut args: Vec<String> = vec!["-i".into(), master.display().to_string()];
+        args.extend(limit(r));
         args.extend(encode::output_options(&audio, r));
         args.push(output(&base_dir, &format!("alone-{}", r.name), r.extension));
         floor_cpu += measure(|| async { ffmpeg(&args) }).await.cpu;

@@ -1,5 +1,8 @@
 //! Masters through the real handler: real ffmpeg, real Postgres, moto S3/SQS.
 
+#[path = "masters/previews.rs"]
+mod previews;
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use hound_domain::assets::AssetKind;
 use hound_testing::{Fixture, ffprobe};
@@ -116,9 +119,9 @@ async fn a_wav_master_becomes_streamable_measured_renditions() {
         embedding.iter().all(|x| (0.0..=1.0).contains(x)),
         "{embedding:?}"
     );
-    // Nothing of the master went to the streams bucket.
+    // Three renditions, two previews and the waveform; nothing of the master.
     let keys = fx.stream_keys().await;
-    assert_eq!(keys.len(), 4, "{keys:?}");
+    assert_eq!(keys.len(), 6, "{keys:?}");
 }
 
 #[tokio::test]

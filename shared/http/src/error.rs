@@ -100,6 +100,14 @@ impl ApiError {
         self
     }
 
+    /// Every field of `details` (something that serialises as an object) as a detail.
+    pub fn with_details(mut self, details: impl Serialize) -> Self {
+        if let Ok(Value::Object(fields)) = serde_json::to_value(details) {
+            self.details.extend(fields);
+        }
+        self
+    }
+
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = Some(secs.max(1));
         self

@@ -8,7 +8,6 @@ use hound_domain::db::DbError;
 use hound_domain::fields::FieldErrors;
 use hound_domain::gates::GateError;
 use hound_domain::listener::ListenerError;
-use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -119,15 +118,13 @@ impl From<ListenerError> for ApiError {
         match err {
             ListenerError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
             ListenerError::NotFound => Self::not_found(),
-            ListenerError::Gated(gate) => {
-                let gate = serde_json::to_value(gate).unwrap_or(Value::Null);
-                Self::new(
-                    StatusCode::FORBIDDEN,
-                    "gated",
-                    "This release streams only for listeners who unlocked it.",
-                )
-                .with_detail("gate", gate)
-            }
+            // `details.gate`, `details.preview` (the presigned previews) and `expires_at`.
+            ListenerError::Gated(gated) => Self::new(
+                StatusCode::FORBIDDEN,
+                "gated",
+                "This release streams only for listeners who unlocked it; `details.preview` has a 30-second preview.",
+            )
+            .with_details(gated),
             ListenerError::NotReady => Self::new(
                 StatusCode::CONFLICT,
                 "not_ready",

@@ -5,7 +5,7 @@
 //! cores the OS gives us. The Opus process (the cheapest encoder) also carries the analysis:
 //! it splits the decoded audio into the `ebur128` loudness meter and a mono 22 050 Hz f32 pipe
 //! that the embedding and the waveform read, so the master is decoded once per process and the
-//! analysis costs no extra decode.
+//! analysis costs no extra decode. A fourth process cuts the 30-second previews (`preview`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -18,6 +18,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use crate::embedding::{self, ANALYSIS_SAMPLE_RATE, Embedding};
 use crate::error::{MediaError, Refusal};
 use crate::loudness::{self, Loudness, SILENCE_LUFS};
+use crate::preview;
 use crate::probe::AudioInfo;
 use crate::tool::{Input, pinned_ffmpeg_input, tail, tool};
 use crate::waveform::{self, Waveform};
@@ -31,7 +32,7 @@ pub struct Rendition {
     pub mime: &'static str,
     pub extension: &'static str,
     /// ffmpeg output options (codec, bitrate, container).
-    args: &'static [&'static str],
+    pub(crate) args: &'static [&'static str],
 }
 
 pub const AAC_256: Rendition = Rendition {
@@ -91,7 +92,8 @@ pub const OPUS_96: Rendition = Rendition {
     ],
 };
 
-/// Every audio rendition, the analysis-carrying one last.
+/// Every full-length audio rendition, the analysis-carrying one last (the previews are
+/// `preview::PREVIEWS`).
 pub const RENDITIONS: [Rendition; 3] = [AAC_256, AAC_128, OPUS_96];
 
 /// A silent master: ebur128 measured nothing above its absolute gate, or no sample reaches
@@ -162,7 +164,8 @@ pub fn watchdog(audio: &AudioInfo) -> Duration {
     Duration::from_secs_f64(decode_cap_s(audio).max(120.0))
 }
 
-fn base_command(input: &Path, audio: &AudioInfo) -> tokio::process::Command {
+/// ffmpeg, single-threaded and quiet about progress, before its input options.
+pub(crate) fn ffmpeg() -> tokio::process::Command {
     let mut command = tool("ffmpeg");
     command.args([
         "-nostdin",
@@ -172,6 +175,11 @@ fn base_command(input: &Path, audio: &AudioInfo) -> tokio::process::Command {
         "-threads",
         "1",
     ]);
+    command
+}
+
+fn base_command(input: &Path, audio: &AudioInfo) -> tokio::process::Command {
+    let mut command = ffmpeg();
     // An input option: no output of this process reads past the cap.
     command.args(["-t", &format!("{:.3}", decode_cap_s(audio))]);
     pinned_ffmpeg_input(&mut command, Input::Audio, input);
@@ -179,7 +187,7 @@ fn base_command(input: &Path, audio: &AudioInfo) -> tokio::process::Command {
 }
 
 /// Wait for an ffmpeg process, killing it (it dies with its handle) past the watchdog.
-async fn watched<T>(
+pub(crate) async fn watched<T>(
     limit: Duration,
     what: &str,
     work: impl std::future::Future<Output = T>,
@@ -234,20 +242,27 @@ async fn encode_one(
         return Err(failed(rendition.name, &err));
     }
     done_us.store(u64::MAX / 2, Ordering::Relaxed);
-    let size_bytes = tokio::fs::metadata(output)
-        .await
-        .map_err(|e| MediaError::Tool(format!("reading {}: {e}", output.display())))?
-        .len();
-    Ok(Encoded {
-        rendition: *rendition,
-        path: output.to_owned(),
-        size_bytes,
-    })
+    Encoded::written(rendition, output).await
+}
+
+impl Encoded {
+    /// The rendition ffmpeg wrote at `path`, with its size.
+    pub(crate) async fn written(rendition: &Rendition, path: &Path) -> Result<Self, MediaError> {
+        let size_bytes = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| MediaError::Tool(format!("reading {}: {e}", path.display())))?
+            .len();
+        Ok(Self {
+            rendition: *rendition,
+            path: path.to_owned(),
+            size_bytes,
+        })
+    }
 }
 
 /// ffmpeg gave up on a file ffprobe accepted: damaged data is the file's fault; anything else
 /// (killed, out of space) may pass on a retry.
-fn failed(what: &str, stderr: &[u8]) -> MediaError {
+pub(crate) fn failed(what: &str, stderr: &[u8]) -> MediaError {
     let text = String::from_utf8_lossy(stderr);
     if text.contains("Invalid data found") || text.contains("corrupt") {
         let content = if what == "cover" { "picture" } else { "audio" };
@@ -363,16 +378,8 @@ async fn encode_analysed(
     let embedding =
         embedding.ok_or_else(|| Refusal::Corrupt("No audio could be decoded.".into()))?;
     done_us.store(u64::MAX / 2, Ordering::Relaxed);
-    let size_bytes = tokio::fs::metadata(output)
-        .await
-        .map_err(|e| MediaError::Tool(format!("reading {}: {e}", output.display())))?
-        .len();
     Ok((
-        Encoded {
-            rendition: *rendition,
-            path: output.to_owned(),
-            size_bytes,
-        },
+        Encoded::written(rendition, output).await?,
         Analysis {
             loudness,
             embedding,
@@ -381,23 +388,30 @@ async fn encode_analysed(
     ))
 }
 
-/// Make every rendition of `input` in `dir` and analyse it. All encoders run at once; the first
-/// failure (a silent master, say) stops the others.
+/// Make every rendition of `input` in `dir` — the full ones, then the previews from
+/// `preview_start` — and analyse it. All encoders run at once; the first failure (a silent
+/// master, say) stops the others. Progress follows the full renditions (a preview is done long
+/// before them).
 pub async fn transcode(
     input: &Path,
     dir: &Path,
     audio: &AudioInfo,
+    preview_start: Duration,
     progress: Arc<Progress>,
 ) -> Result<(Vec<Encoded>, Analysis), MediaError> {
     let path = |r: &Rendition| dir.join(format!("{}.{}", r.name, r.extension));
     let [first, second, analysed] = &RENDITIONS;
     let paths = [path(first), path(second), path(analysed)];
-    let (a, b, (c, analysis)) = tokio::try_join!(
+    let window = preview::window(audio.duration_s, preview_start);
+    let (a, b, (c, analysis), previews) = tokio::try_join!(
         encode_one(input, &paths[0], audio, first, &progress.done_us[0]),
         encode_one(input, &paths[1], audio, second, &progress.done_us[1]),
         encode_analysed(input, &paths[2], audio, analysed, &progress.done_us[2]),
+        preview::encode(input, dir, audio, window),
     )?;
-    Ok((vec![a, b, c], analysis))
+    let mut encoded = vec![a, b, c];
+    encoded.extend(previews);
+    Ok((encoded, analysis))
 }
 
 /// A cover size listeners get.

@@ -14,6 +14,7 @@ use hound_domain::jobs::{
     VariantSpec,
 };
 use hound_media::encode::{self, Progress, RENDITIONS};
+use hound_media::preview::PREVIEWS;
 use hound_media::probe;
 
 use crate::retry::{Failure, Retry};
@@ -94,6 +95,7 @@ impl Pipeline<'_> {
         .await?;
         let specs: Vec<VariantSpec> = RENDITIONS
             .iter()
+            .chain(&PREVIEWS)
             .map(|r| VariantSpec {
                 name: r.name,
                 codec: Some(r.codec),
@@ -111,7 +113,9 @@ impl Pipeline<'_> {
             .collect();
         jobs::prepare_variants(&db::connect(self.pool).await?, job, &specs).await?;
         let progress = Arc::new(Progress::default());
-        let work = encode::transcode(input, dir, &audio, progress.clone());
+        // The track's choice as it stood when the job was claimed (never negative in the table).
+        let preview_start = Duration::from_millis(u64::try_from(job.preview_start_ms).unwrap_or(0));
+        let work = encode::transcode(input, dir, &audio, preview_start, progress.clone());
         tokio::pin!(work);
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         tick.tick().await;

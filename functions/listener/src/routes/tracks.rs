@@ -31,7 +31,7 @@ struct Saved {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The renditions.", body = Stream),
-        (status = 403, description = "`gated`: the release needs a code, a check-in or a purchase (`details.gate`).", body = ErrorEnvelope),
+        (status = 403, description = "`gated`: the release needs a code, a check-in or a purchase (`details.gate`); `details.preview` lists the track's 30-second previews `{name, codec, bitrate_kbps, mime, url}` (empty when none was made), presigned until `details.expires_at`.", body = ErrorEnvelope),
         (status = 409, description = "`not_ready`: the track has no playable rendition yet.", body = ErrorEnvelope),
     ),
 )]

@@ -163,6 +163,25 @@ impl App {
         track
     }
 
+    /// Complete preview variants for a playable track's master, as the transcoder stores them
+    /// (keys `{track}/preview_aac_128.m4a`, `{track}/preview_opus_96.ogg`; objects not
+    /// uploaded).
+    pub async fn previews(&self, track: Uuid) {
+        self.execute(
+            "INSERT INTO variants (id, job_id, asset_id, name, codec, bitrate_kbps, mime, status,
+                                   bucket, key, size_bytes)
+             SELECT gen_random_uuid(), j.id, j.asset_id, p.name, p.codec, p.kbps, p.mime,
+                    'complete', $2, $1::uuid::text || '/' || p.name || '.' || p.ext, 100
+               FROM tracks t JOIN transcode_jobs j ON j.asset_id = t.master_asset_id,
+                    (VALUES ('preview_aac_128', 'aac', 128, 'audio/mp4', 'm4a'),
+                            ('preview_opus_96', 'opus', 96, 'audio/ogg', 'ogg'))
+                        AS p(name, codec, kbps, mime, ext)
+              WHERE t.id = $1",
+            &[&track, &self.aws.storage.streams_bucket],
+        )
+        .await;
+    }
+
     /// A bare track with no master.
     pub async fn track(&self, release: Uuid, position: i32, duration_ms: i32) -> Uuid {
         let track = Uuid::new_v4();

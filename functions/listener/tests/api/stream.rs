@@ -175,3 +175,129 @@ async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
         format!("https://cdn.example.com/{cover_key}")
     );
 }
+
+/// The names of the renditions (or previews) in a JSON list.
+fn names(list: &serde_json::Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_gated_track_offers_its_presigned_previews_and_never_its_renditions() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "code", None).await;
+    let track = app.playable_track(release, 1, 180_000, -9.0, -0.5).await;
+    app.previews(track).await;
+    let bytes = b"thirty seconds of it".to_vec();
+    app.aws
+        .storage
+        .client()
+        .put_object()
+        .bucket(&app.aws.storage.streams_bucket)
+        .key(format!("{track}/preview_aac_128.m4a"))
+        .body(bytes.clone().into())
+        .send()
+        .await
+        .unwrap();
+    let path = format!("/v1/listener/tracks/{track}/stream");
+
+    for token in [None, Some(fan.token.as_str())] {
+        let r = app.get(&path, token).await;
+
+        assert_error(&r, 403, "gated");
+        let details = &r.body["error"]["details"];
+        assert_eq!(details["gate"], "code");
+        assert!(details["expires_at"].is_string(), "{details}");
+        let preview = &details["preview"];
+        assert_eq!(names(preview), ["preview_aac_128", "preview_opus_96"]);
+        assert_eq!(preview[0]["codec"], "aac");
+        assert_eq!(preview[0]["bitrate_kbps"], 128);
+        assert_eq!(preview[0]["mime"], "audio/mp4");
+        assert_eq!(preview[1]["codec"], "opus");
+        assert_eq!(preview[1]["mime"], "audio/ogg");
+        for (p, key) in preview.as_array().unwrap().iter().zip([
+            format!("{track}/preview_aac_128.m4a"),
+            format!("{track}/preview_opus_96.ogg"),
+        ]) {
+            let url = url::Url::parse(p["url"].as_str().unwrap()).unwrap();
+            assert!(url.path().ends_with(&key), "{url}");
+            assert!(url.query().unwrap().contains("X-Amz-Expires=900"), "{url}");
+        }
+        // Nothing of the full renditions reaches a caller without the entitlement.
+        let text = r.body.to_string();
+        for full in ["aac_256.m4a", "/aac_128.m4a", "/opus_96.ogg"] {
+            assert!(!text.contains(full), "{full} in {text}");
+        }
+        assert!(r.body.get("renditions").is_none());
+    }
+    let r = app.get(&path, None).await;
+    let url = r.body["error"]["details"]["preview"][0]["url"]
+        .as_str()
+        .unwrap();
+    let downloaded = reqwest::get(url).await.unwrap();
+    assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
+
+    // Entitled, the fan streams the full renditions, and no preview is among them.
+    app.entitle(&fan, release).await;
+    let r = app.get(&path, Some(&fan.token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        names(&r.body["renditions"]),
+        ["aac_256", "aac_128", "opus_96"]
+    );
+    assert!(!r.body.to_string().contains("preview"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_public_track_streams_without_its_previews_among_the_renditions() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    app.previews(track).await;
+
+    let r = app
+        .get(&format!("/v1/listener/tracks/{track}/stream"), None)
+        .await;
+
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        names(&r.body["renditions"]),
+        ["aac_256", "aac_128", "opus_96"]
+    );
+    assert!(!r.body.to_string().contains("preview"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_gated_track_transcoded_before_previews_offers_an_empty_preview_list() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "paid", None).await;
+    let track = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    // Previews that are not complete (a job still running) are not offered either.
+    app.previews(track).await;
+    app.execute(
+        "UPDATE variants SET status = 'generating'
+          WHERE name = 'preview_opus_96' AND key LIKE $1",
+        &[&format!("{track}/%")],
+    )
+    .await;
+    app.execute(
+        "DELETE FROM variants WHERE name = 'preview_aac_128' AND key LIKE $1",
+        &[&format!("{track}/%")],
+    )
+    .await;
+
+    let r = app
+        .get(&format!("/v1/listener/tracks/{track}/stream"), None)
+        .await;
+
+    assert_error(&r, 403, "gated");
+    assert_eq!(r.body["error"]["details"]["gate"], "paid");
+    assert_eq!(r.body["error"]["details"]["preview"], serde_json::json!([]));
+}

@@ -317,3 +317,49 @@ async fn isrcs_are_checked_and_normalised() {
         .await;
     assert_error(&bad, 400, "invalid_request");
 }
+
+#[tokio::test]
+async fn a_tracks_preview_start_is_set_by_patch_within_the_longest_master() {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    let release = id(&app.create_release(&artist, "Album").await);
+    let track = app.add_track(&artist, &release, "Long").await;
+    assert_eq!(track["preview_start_ms"], 0, "the beginning by default");
+    let path = format!("/v1/studio/releases/{release}/tracks/{}", id(&track));
+    let patch = |body: serde_json::Value| Call::new("PATCH", &path).json(&body);
+
+    let r = app
+        .call(patch(json!({"preview_start_ms": 45_500})), &artist)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["preview_start_ms"], 45_500);
+    // Other changes keep it.
+    let r = app.call(patch(json!({"title": "Longer"})), &artist).await;
+    assert_eq!(r.body["preview_start_ms"], 45_500);
+
+    for bad in [json!(-1), json!(1_800_000), json!(2.5), json!("45s")] {
+        let r = app
+            .call(patch(json!({"preview_start_ms": bad})), &artist)
+            .await;
+        assert_error(&r, 400, "invalid_request");
+        assert!(
+            r.body["error"]["details"]["fields"]["preview_start_ms"].is_string(),
+            "{bad}: {}",
+            r.body
+        );
+    }
+    let r = app
+        .call(patch(json!({"preview_start_ms": 1_799_999})), &artist)
+        .await;
+    assert_eq!(r.body["preview_start_ms"], 1_799_999);
+
+    let created = app
+        .call(
+            Call::post(&format!("/v1/studio/releases/{release}/tracks"))
+                .json(&json!({"title": "Other", "preview_start_ms": 10_000})),
+            &artist,
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["preview_start_ms"], 10_000);
+}

@@ -22,4 +22,4 @@ pub use tracks::{
     MAX_TRACKS, MasterRef, Track, TrackFields, add_track, delete_track, list_tracks,
     reorder_tracks, update_track,
 };
-pub use types::{Access, Credits, Isrc, ReleaseKind, ReleaseStatus, Title, Upc};
+pub use types::{Access, Credits, Isrc, PreviewStart, ReleaseKind, ReleaseStatus, Title, Upc};

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::error::StudioError;
 use super::locks::lock_draft;
-use super::types::{Isrc, Title};
+use super::types::{Isrc, PreviewStart, Title};
 use crate::assets::AssetState;
 use crate::db::Tx;
 use crate::fields::{FieldErrors, patch};
@@ -25,6 +25,8 @@ pub struct Track {
     pub isrc: Option<Isrc>,
     pub explicit: bool,
     pub duration_ms: Option<i32>,
+    /// Where the 30-second preview starts (ms); read when the master is transcoded.
+    pub preview_start_ms: PreviewStart,
     pub master: Option<MasterRef>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -49,13 +51,18 @@ pub struct TrackFields {
     #[serde(default, deserialize_with = "patch")]
     pub isrc: Option<Option<String>>,
     pub explicit: Option<bool>,
+    /// Where the 30-second preview starts, in milliseconds: 0 (default) to just under 30
+    /// minutes. The previews are cut when the master is transcoded, so a change applies to
+    /// the next master uploaded; a start too close to the end is moved back to keep 30 s.
+    #[schema(minimum = 0, maximum = 1_799_999)]
+    pub preview_start_ms: Option<i64>,
 }
 
 /// A release's tracks as the studio shows them, with their master's upload and job.
 macro_rules! track_select {
     () => {
         "SELECT t.id, t.release_id, t.position, t.title, t.isrc, t.explicit, t.duration_ms,
-                t.master_asset_id, a.state AS master_state, j.id AS job_id, j.status AS job_status,
+                t.preview_start_ms, t.master_asset_id, a.state AS master_state, j.id AS job_id, j.status AS job_status,
                 t.created_at, t.updated_at
            FROM tracks t
            LEFT JOIN assets a ON a.id = t.master_asset_id
@@ -73,11 +80,12 @@ const SELECT_TRACK: &str = concat!(track_select!(), " WHERE t.release_id = $1 AN
 const COUNT_TRACKS: &str = "SELECT count(*) FROM tracks WHERE release_id = $1";
 
 const APPEND_TRACK: &str = "\
-    INSERT INTO tracks (id, release_id, position, title, isrc, explicit)
+    INSERT INTO tracks (id, release_id, position, title, isrc, explicit, preview_start_ms)
     VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM tracks WHERE release_id = $2),
-            $3, $4, $5)";
+            $3, $4, $5, $6)";
 
-const UPDATE_TRACK: &str = "UPDATE tracks SET title = $2, isrc = $3, explicit = $4 WHERE id = $1";
+const UPDATE_TRACK: &str = "\
+    UPDATE tracks SET title = $2, isrc = $3, explicit = $4, preview_start_ms = $5 WHERE id = $1";
 
 const DELETE_TRACK: &str =
     "DELETE FROM tracks WHERE id = $1 AND release_id = $2 RETURNING position";
@@ -102,6 +110,7 @@ fn track_from_row(row: &tokio_postgres::Row) -> Track {
         isrc: row.get("isrc"),
         explicit: row.get("explicit"),
         duration_ms: row.get("duration_ms"),
+        preview_start_ms: row.get("preview_start_ms"),
         master: row
             .get::<_, Option<AssetId>>("master_asset_id")
             .map(|asset_id| MasterRef {
@@ -175,6 +184,11 @@ pub async fn add_track(
             .ok(),
         None => None,
     };
+    let preview_start = preview_start(
+        fields.preview_start_ms,
+        PreviewStart::default(),
+        &mut problems,
+    );
     let (Some(title), true) = (title, problems.is_empty()) else {
         return Err(StudioError::Invalid(problems));
     };
@@ -198,6 +212,7 @@ pub async fn add_track(
             &title,
             &isrc,
             &fields.explicit.unwrap_or(false),
+            &preview_start,
         ],
     )
     .await?;
@@ -228,6 +243,11 @@ pub async fn update_track(
         Some(None) => None,
         None => current.isrc,
     };
+    let preview_start = preview_start(
+        fields.preview_start_ms,
+        current.preview_start_ms,
+        &mut problems,
+    );
     let (Some(title), true) = (title, problems.is_empty()) else {
         return Err(StudioError::Invalid(problems));
     };
@@ -239,10 +259,28 @@ pub async fn update_track(
             &title,
             &isrc,
             &fields.explicit.unwrap_or(current.explicit),
+            &preview_start,
         ],
     )
     .await?;
     get_track(tx, release_id, id).await
+}
+
+/// The preview start a create or change asks for (`current` when absent); a bad one is noted
+/// in `problems`.
+fn preview_start(
+    requested: Option<i64>,
+    current: PreviewStart,
+    problems: &mut FieldErrors,
+) -> PreviewStart {
+    match requested.map(PreviewStart::parse) {
+        Some(Ok(start)) => start,
+        Some(Err(e)) => {
+            problems.insert("preview_start_ms", e);
+            current
+        }
+        None => current,
+    }
 }
 
 /// Remove a track; the ones after it move up.

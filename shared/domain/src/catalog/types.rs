@@ -155,6 +155,34 @@ impl Credits {
     }
 }
 
+/// Where a track's 30-second preview starts, in milliseconds from the start of its master.
+/// Below the longest master the transcoder accepts (30 minutes); the transcoder moves a start
+/// too close to the end (or past it) back so the preview still lasts 30 s (docs/transcoder.md).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSql, FromSql, utoipa::ToSchema,
+)]
+#[serde(transparent)]
+#[postgres(transparent)]
+pub struct PreviewStart(i32);
+
+impl PreviewStart {
+    /// A master is at most 30 minutes long (`too_long` past that).
+    pub const LIMIT_MS: i64 = 30 * 60 * 1000;
+
+    /// 0 ≤ `ms` < 30 minutes.
+    pub fn parse(ms: i64) -> Result<Self, String> {
+        if (0..Self::LIMIT_MS).contains(&ms) {
+            Ok(Self(ms as i32))
+        } else {
+            Err(format!("must be 0–{} (milliseconds)", Self::LIMIT_MS - 1))
+        }
+    }
+
+    pub fn ms(self) -> i32 {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +209,14 @@ mod tests {
         assert!(Credits::price(0).is_err());
         assert_eq!(Credits::price(100_000).unwrap().amount(), 100_000);
         assert!(Credits::price(100_001).is_err());
+    }
+
+    #[test]
+    fn a_preview_starts_within_the_longest_master() {
+        assert_eq!(PreviewStart::parse(0).unwrap().ms(), 0);
+        assert_eq!(PreviewStart::parse(1_799_999).unwrap().ms(), 1_799_999);
+        assert!(PreviewStart::parse(-1).is_err());
+        assert!(PreviewStart::parse(1_800_000).is_err());
+        assert!(PreviewStart::parse(i64::MAX).is_err());
     }
 }

@@ -43,8 +43,10 @@ const SELECT_FOR_CLAIM: &str = "\
     SELECT j.status, j.superseded_at IS NOT NULL AS superseded,
            j.lease_owner IS NOT NULL AND j.lease_owner <> $2
                AND j.lease_expires_at > now() AS held,
-           a.id AS asset_id, a.kind, a.bucket, a.key, a.etag
+           a.id AS asset_id, a.kind, a.bucket, a.key, a.etag,
+           coalesce(t.preview_start_ms, 0) AS preview_start_ms
       FROM transcode_jobs j JOIN assets a ON a.id = j.asset_id
+      LEFT JOIN tracks t ON t.id = a.track_id AND a.kind = 'master'
      WHERE j.id = $1 FOR UPDATE OF j";
 
 const CLAIM: &str = "\
@@ -205,6 +207,9 @@ pub struct Claim {
     /// only, so an object swapped through a still-valid upload URL fails the job instead of
     /// diverging from its analysis.
     pub etag: Option<String>,
+    /// A master's track's preview start (ms) as it stands when the job is claimed; 0 for
+    /// covers.
+    pub preview_start_ms: i32,
 }
 
 /// Why a job was not claimed.
@@ -253,6 +258,7 @@ pub async fn claim(
         bucket: row.get("bucket"),
         key: row.get("key"),
         etag: row.get("etag"),
+        preview_start_ms: row.get("preview_start_ms"),
     }))
 }
 

@@ -1,7 +1,7 @@
 //! Errors of the listener area, in its own words; the HTTP crate maps them to statuses.
 
+use super::stream::Gated;
 use crate::aws::Unavailable;
-use crate::catalog::Access;
 use crate::db::DbError;
 use crate::fields::{self, FieldErrors};
 
@@ -13,9 +13,10 @@ pub enum ListenerError {
     /// Not there, or not visible to this caller: the same answer either way.
     #[error("not found")]
     NotFound,
-    /// The album page shows, but streaming needs an entitlement of this kind.
-    #[error("gated by {0:?}")]
-    Gated(Access),
+    /// The album page shows, but streaming needs an entitlement of this kind; the track's
+    /// previews are what the caller may hear.
+    #[error("gated by {:?}", .0.gate)]
+    Gated(Gated),
     /// The track has no complete rendition yet.
     #[error("not ready")]
     NotReady,

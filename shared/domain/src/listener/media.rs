@@ -1,5 +1,5 @@
 //! URLs for stored media: covers through the CDN when `CDN_BASE_URL` is set (else presigned),
-//! audio renditions always presigned for 15 minutes. Never a master.
+//! audio renditions and previews always presigned for 15 minutes. Never a master.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +29,15 @@ macro_rules! rendition_names_sql {
     };
 }
 pub(crate) use rendition_names_sql;
+
+/// The 30-second previews a caller without a gated release's entitlement may be given, in the
+/// same order (a SQL array literal). Never among the renditions above.
+macro_rules! preview_names_sql {
+    () => {
+        "ARRAY['preview_aac_128', 'preview_opus_96']"
+    };
+}
+pub(crate) use preview_names_sql;
 
 /// A variant's object, as the SQL above returns it.
 #[derive(Debug, Deserialize)]

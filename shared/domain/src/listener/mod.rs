@@ -43,7 +43,7 @@ pub use playlists::{
 };
 pub use smart::{MAX_SMART_TRACKS, Match, Rule, Rules, SOUNDS_LIKE_MIN_SIMILARITY, compile};
 pub use stream::{
-    PEAK_CEILING_DBTP, Rendition, Stream, StreamLoudness, TARGET_LUFS, album_gain_db, stream,
+    Gated, PEAK_CEILING_DBTP, Rendition, Stream, StreamLoudness, TARGET_LUFS, album_gain_db, stream,
 };
 pub use suggest::{
     CANDIDATES, COLLECTIVE_MIN_LISTENERS, Collective, PER_ARTIST, Reason, SUGGESTIONS,

@@ -1,5 +1,6 @@
 //! A track's stream: presigned URLs for each complete rendition of its current master, with the
-//! track and album gains. One query; gated releases answer 403 until the caller is entitled.
+//! track and album gains. One query; gated releases answer 403 until the caller is entitled,
+//! with presigned URLs for the master's 30-second previews instead.
 
 use deadpool_postgres::GenericClient;
 use postgres_types::Json;
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::error::ListenerError;
-use super::media::{Media, rendition_names_sql};
+use super::media::{Media, preview_names_sql, rendition_names_sql};
 use super::viewer::{Reach, Viewer};
 use crate::aws::URL_TTL;
 use crate::catalog::Access;
@@ -44,6 +45,17 @@ pub struct Rendition {
     pub url: String,
 }
 
+/// What a caller without the entitlement a gated track needs gets instead of its stream (API.md:
+/// 403 `gated`): the gate, and the complete previews of the track's current master (none yet
+/// when it was transcoded before previews existed), presigned until `expires_at`.
+#[derive(Debug, Serialize)]
+pub struct Gated {
+    pub gate: Access,
+    pub preview: Vec<Rendition>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
 #[derive(Deserialize)]
 struct StoredRendition {
     name: String,
@@ -61,23 +73,41 @@ pub fn album_gain_db(album_lufs: f64, max_true_peak_dbtp: f64) -> f64 {
     (TARGET_LUFS - album_lufs).min(PEAK_CEILING_DBTP - max_true_peak_dbtp)
 }
 
+/// The complete variants of the track's current master named in `$names` (a SQL array
+/// literal), in that order, as JSON.
+macro_rules! master_variants_sql {
+    ($names:expr) => {
+        concat!(
+            "(SELECT json_agg(json_build_object(
+                         'name', v.name, 'codec', v.codec, 'bitrate_kbps', v.bitrate_kbps,
+                         'mime', v.mime, 'bucket', v.bucket, 'key', v.key)
+                     ORDER BY array_position(",
+            $names,
+            ", v.name))
+                FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
+               WHERE j.asset_id = t.master_asset_id AND j.superseded_at IS NULL
+                 AND v.status = 'complete' AND v.name = ANY (",
+            $names,
+            "))"
+        )
+    };
+}
+
+/// The reach is computed once: `OFFSET 0` keeps the planner from pulling its subquery up and
+/// copying the call into each of its three uses. The full renditions are read only for
+/// `stream` and the previews only for `page`, so neither reaches the other's caller.
 const STREAM: &str = concat!(
-    "SELECT t.id, t.integrated_lufs, t.true_peak_dbtp, t.gain_db, r.access,
-                release_reach(r, $2, $3) AS reach,
+    "SELECT t.id, t.integrated_lufs, t.true_peak_dbtp, t.gain_db, r.access, g.reach,
                 album.lufs AS album_lufs, album.max_peak AS album_max_peak,
-                (SELECT json_agg(json_build_object(
-                            'name', v.name, 'codec', v.codec, 'bitrate_kbps', v.bitrate_kbps,
-                            'mime', v.mime, 'bucket', v.bucket, 'key', v.key)
-                        ORDER BY array_position(",
-    rendition_names_sql!(),
-    ", v.name))
-                   FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
-                  WHERE j.asset_id = t.master_asset_id AND j.superseded_at IS NULL
-                    AND v.status = 'complete' AND v.name = ANY (",
-    rendition_names_sql!(),
-    ")) AS renditions
+                CASE WHEN g.reach = 'stream' THEN ",
+    master_variants_sql!(rendition_names_sql!()),
+    " END AS renditions,
+                CASE WHEN g.reach = 'page' THEN ",
+    master_variants_sql!(preview_names_sql!()),
+    " END AS previews
            FROM tracks t
            JOIN releases r ON r.id = t.release_id
+           CROSS JOIN LATERAL (SELECT release_reach(r, $2, $3) AS reach OFFSET 0) AS g
            CROSS JOIN LATERAL (
                 SELECT 10 * log(sum(a.duration_ms * power(10::float8, a.integrated_lufs / 10.0))
                                 / sum(a.duration_ms)) AS lufs,
@@ -104,28 +134,21 @@ pub async fn stream(
         )
         .await?
         .ok_or(ListenerError::NotFound)?;
+    let expires_at = OffsetDateTime::now_utc() + URL_TTL;
     match row.get::<_, Reach>("reach") {
         Reach::Hidden => return Err(ListenerError::NotFound),
-        Reach::Page => return Err(ListenerError::Gated(row.get::<_, Access>("access"))),
+        Reach::Page => {
+            return Err(ListenerError::Gated(Gated {
+                gate: row.get("access"),
+                preview: presigned(media, &row, "previews").await?,
+                expires_at,
+            }));
+        }
         Reach::Stream => {}
     }
-    let stored = row
-        .try_get::<_, Option<Json<Vec<StoredRendition>>>>("renditions")?
-        .map(|Json(r)| r)
-        .unwrap_or_default();
-    if stored.is_empty() {
+    let renditions = presigned(media, &row, "renditions").await?;
+    if renditions.is_empty() {
         return Err(ListenerError::NotReady);
-    }
-    let expires_at = OffsetDateTime::now_utc() + URL_TTL;
-    let mut renditions = Vec::with_capacity(stored.len());
-    for r in stored {
-        renditions.push(Rendition {
-            url: media.signed_url(&r.bucket, &r.key).await?,
-            name: r.name,
-            codec: r.codec,
-            bitrate_kbps: r.bitrate_kbps,
-            mime: r.mime,
-        });
     }
     let album_lufs: Option<f64> = row.get("album_lufs");
     let album_max_peak: Option<f64> = row.get("album_max_peak");
@@ -142,6 +165,29 @@ pub async fn stream(
         },
         renditions,
     })
+}
+
+/// The stored variants in `column` of the stream row, each with a presigned URL.
+async fn presigned(
+    media: &Media,
+    row: &tokio_postgres::Row,
+    column: &str,
+) -> Result<Vec<Rendition>, ListenerError> {
+    let stored = row
+        .try_get::<_, Option<Json<Vec<StoredRendition>>>>(column)?
+        .map(|Json(r)| r)
+        .unwrap_or_default();
+    let mut renditions = Vec::with_capacity(stored.len());
+    for r in stored {
+        renditions.push(Rendition {
+            url: media.signed_url(&r.bucket, &r.key).await?,
+            name: r.name,
+            codec: r.codec,
+            bitrate_kbps: r.bitrate_kbps,
+            mime: r.mime,
+        });
+    }
+    Ok(renditions)
 }
 
 fn round2(x: f64) -> f64 {
