@@ -10,7 +10,7 @@ use axum::Router;
 use hound_domain::auth::AccountKind;
 use hound_domain::listener::Media;
 use hound_testing::{Call, TestAws, TestDb, TestResponse, sign_up, test_gate_keys, test_keys};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 pub struct App {
