@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod listener;
 pub mod logging;
+pub mod money;
 pub mod paging;
 pub mod partitions;
 pub mod profiles;

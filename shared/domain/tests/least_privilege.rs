@@ -341,6 +341,16 @@ async fn world(db: &TestDb) -> World {
             "INSERT INTO gate_failures (user_id, gate) VALUES ($1, 'redeem')",
             vec![&user],
         ),
+        (
+            "WITH account AS (
+                 INSERT INTO credit_accounts (id, user_id, available) VALUES ($1, $2, 5)
+                 RETURNING id)
+             INSERT INTO credit_entries (id, account_id, kind, amount, balance_after,
+                                         held_after, debt_after, external_id)
+             SELECT gen_random_uuid(), account.id, 'grant', 5, 5, 0, 0, 'welcome:b'
+               FROM account",
+            vec![&batch, &user],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -524,6 +534,16 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "gate_failures",
             format!("user_id = '{}'", b.user),
             "failed_at = failed_at",
+        ),
+        (
+            "credit_accounts",
+            format!("user_id = '{}'", b.user),
+            "available = available",
+        ),
+        (
+            "credit_entries",
+            format!("account_id = '{}'", b.batch),
+            "amount = amount",
         ),
     ]
 }

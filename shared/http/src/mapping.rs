@@ -8,6 +8,7 @@ use hound_domain::db::DbError;
 use hound_domain::fields::FieldErrors;
 use hound_domain::gates::GateError;
 use hound_domain::listener::ListenerError;
+use hound_domain::money::MoneyError;
 
 use crate::error::ApiError;
 
@@ -163,6 +164,26 @@ impl From<GateError> for ApiError {
                 Self::internal()
             }
             GateError::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<MoneyError> for ApiError {
+    fn from(err: MoneyError) -> Self {
+        match err {
+            MoneyError::Invalid(fields) => Self::invalid_fields("invalid_request", fields),
+            MoneyError::NotFound => Self::not_found(),
+            MoneyError::InsufficientCredits { available, price } => Self::new(
+                StatusCode::CONFLICT,
+                "insufficient_credits",
+                "Your credits do not cover this.",
+            )
+            .with_detail("available", available)
+            .with_detail("price", price),
+            MoneyError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            MoneyError::Db(db) => db.into(),
         }
     }
 }

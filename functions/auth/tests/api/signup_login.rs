@@ -113,6 +113,39 @@ async fn twenty_concurrent_signups_with_one_email_make_exactly_one_account() {
 }
 
 #[tokio::test]
+async fn signup_writes_the_welcome_grant_with_the_account_and_only_once() {
+    let (db, router) = app().await;
+    let responses =
+        join_all((0..5).map(|_| signup(&router, "listener", "grant@example.com"))).await;
+    assert_eq!(responses.iter().filter(|r| r.status == 201).count(), 1);
+    let client = db.pool.get().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT count(*), coalesce(sum(e.amount), 0)::bigint, min(a.available)
+               FROM credit_entries e JOIN credit_accounts a ON a.id = e.account_id
+               JOIN users u ON u.id = a.user_id
+              WHERE u.email = 'grant@example.com' AND e.kind = 'grant'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, i64>(0),
+        1,
+        "one grant, however many signups raced"
+    );
+    assert_eq!(row.get::<_, i64>(1), 10);
+    assert_eq!(row.get::<_, Option<i64>>(2), Some(10));
+    // The refused signups left no account behind.
+    let accounts: i64 = client
+        .query_one("SELECT count(*) FROM credit_accounts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(accounts, 1);
+}
+
+#[tokio::test]
 async fn weak_passwords_are_refused_with_weak_password() {
     let (_db, router) = app().await;
     for password in [

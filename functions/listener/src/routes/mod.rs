@@ -1,6 +1,7 @@
 //! Routes of the listener function, one module per resource.
 
 mod albums;
+mod credits;
 mod drafts;
 mod home;
 mod library;
@@ -26,4 +27,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(playlists::router())
         .merge(mixes::router())
         .merge(drafts::router())
+        .merge(credits::router())
 }

@@ -2,6 +2,7 @@
 //! Postgres database and private moto buckets per test. Catalogue rows are written with SQL as
 //! fixtures (the studio and the transcoder that normally write them are tested elsewhere).
 
+mod credits;
 mod home;
 mod library;
 mod mixes;

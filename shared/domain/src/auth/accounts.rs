@@ -98,6 +98,13 @@ pub async fn signup(
     if kind == AccountKind::Artist {
         profiles::create_artist(tx, user.id, account.display_name.as_str()).await?;
     }
+    // The welcome grant is written with the account: both or neither.
+    crate::money::welcome(tx, user.id)
+        .await
+        .map_err(|e| match e {
+            crate::money::MoneyError::Db(db) => AuthError::Db(db),
+            other => AuthError::Internal(anyhow::anyhow!("welcome grant: {other}")),
+        })?;
     let session = sessions::start(tx, keys, &user).await?;
     tracing::info!(user_id = %user.id, "account created");
     Ok((user, session))
