@@ -172,6 +172,7 @@ pub async fn run() {
         ),
         media: Media::new(aws.storage.clone(), None),
         collective: Default::default(),
+        stripe: hound_testing::test_stripe(),
     });
     let mut rng = Lcg(7);
     let n = 2000;

@@ -25,6 +25,7 @@ fn router(db: &TestDb, aws: &TestAws) -> axum::Router {
         ),
         media: Media::new(aws.storage.clone(), None),
         collective: Default::default(),
+        stripe: hound_testing::test_stripe(),
     })
 }
 

@@ -11,6 +11,7 @@ cd "$ROOT"
 ensure_tools
 ensure_postgres
 ensure_moto
+ensure_localstripe
 
 # The dev database: DATABASE_URL's (or the default, `hound`) if that server answered, else
 # `hound` on the private cluster.
@@ -52,6 +53,12 @@ done
 CODE_KEYS=$(cat "$DEV_DIR/code_keys.json")
 EVENT_KEYS=$(cat "$DEV_DIR/event_keys.json")
 export CODE_KEYS EVENT_KEYS
+# Stripe is localstripe here: it signs its webhooks with this secret and posts them to the
+# stripe-webhook function under `cargo lambda watch`.
+export STRIPE_WEBHOOK_SECRETS=${STRIPE_WEBHOOK_SECRETS:-whsec_hound_local}
+curl -fsS -o /dev/null -X POST "$STRIPE_API_BASE/_config/webhooks/hound-dev" \
+    -d url=http://127.0.0.1:9000/v1/webhooks/stripe -d "secret=${STRIPE_WEBHOOK_SECRETS%%,*}" \
+    || die "could not register the webhook with localstripe"
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
 export RUST_LOG=${RUST_LOG:-info}
 

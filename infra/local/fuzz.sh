@@ -10,5 +10,6 @@ cd "$ROOT"
 ensure_tools
 ensure_postgres
 ensure_moto
+ensure_localstripe
 cargo build -q -p auth -p studio -p listener -p hound-cli
 run_contract_fuzz

@@ -17,6 +17,10 @@ PG_PRIVATE_PORT=${PG_PRIVATE_PORT:-55432}
 PG_PRIVATE_DATA=${PG_PRIVATE_DATA:-$DEV_DIR/pg}
 MOTO_HOST=127.0.0.1
 MOTO_PORT=${MOTO_PORT:-5000}
+# localstripe: a stateful fake of Stripe's API that sends signed webhooks (issue 16).
+STRIPE_HOST=127.0.0.1
+STRIPE_PORT=${STRIPE_PORT:-8420}
+LOCALSTRIPE_VERSION=1.15.10
 # Pinned: its checks and generation change between releases, and the run must be repeatable.
 SCHEMATHESIS_VERSION=4.32.5
 mkdir -p "$DEV_DIR"
@@ -86,11 +90,12 @@ ensure_tools() {
 
 ensure_venv() {
     if [ -x "$VENV/bin/moto_server" ] && [ -x "$VENV/bin/cargo-lambda" ] && [ -x "$VENV/bin/cfn-lint" ] \
+        && [ -x "$VENV/bin/localstripe" ] \
         && "$VENV/bin/st" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" \
         && "$VENV/bin/python" -c '' 2>/dev/null; then
         return 0
     fi
-    log "installing cargo-lambda, moto[server], cfn-lint and schemathesis into $VENV"
+    log "installing cargo-lambda, moto[server], cfn-lint, schemathesis and localstripe into $VENV"
     need_cmd python3 python3
     if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
         apt_install python3-venv python3-pip || die "could not install python3-venv"
@@ -101,6 +106,7 @@ ensure_venv() {
     fi
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade \
         cargo-lambda 'moto[server]' cfn-lint "schemathesis==$SCHEMATHESIS_VERSION" \
+        "localstripe==$LOCALSTRIPE_VERSION" \
         || die "pip install into $VENV failed"
 }
 
@@ -388,6 +394,28 @@ ensure_moto() {
     export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-test}
 }
 
+# ensure_localstripe: use the local Stripe on STRIPE_PORT, or start one (from scratch: it keeps
+# no state between runs). Exports STRIPE_API_BASE and a test secret key.
+ensure_localstripe() {
+    if tcp_open "$STRIPE_HOST" "$STRIPE_PORT"; then
+        log "using localstripe at $STRIPE_HOST:$STRIPE_PORT"
+    else
+        [ -x "$VENV/bin/localstripe" ] || ensure_venv
+        log "starting localstripe on $STRIPE_HOST:$STRIPE_PORT (log: .dev/localstripe.log)"
+        spawn localstripe "$VENV/bin/localstripe" --port "$STRIPE_PORT" --from-scratch
+        local pid i
+        pid=$(started_pid localstripe)
+        for i in $(seq 1 300); do
+            tcp_open "$STRIPE_HOST" "$STRIPE_PORT" && break
+            kill -0 "$pid" 2>/dev/null || die "localstripe exited; see .dev/localstripe.log"
+            [ "$i" -lt 300 ] || die "localstripe did not listen on $STRIPE_HOST:$STRIPE_PORT within 30s"
+            sleep 0.1
+        done
+    fi
+    export STRIPE_API_BASE="http://$STRIPE_HOST:$STRIPE_PORT"
+    export STRIPE_SECRET_KEY=${STRIPE_SECRET_KEY:-sk_test_hound_local}
+}
+
 # ---------------------------------------------------------------------------------------------
 # Contract fuzzing (schemathesis against the generated OpenAPI document)
 
@@ -464,6 +492,7 @@ run_contract_fuzz() {
         export JWT_SIGNING_KEYS=$keys
         JWT_PUBLIC_KEYS=$(hound jwt-public <<<"$keys")
         export JWT_PUBLIC_KEYS RUST_LOG=${RUST_LOG:-warn}
+        export STRIPE_WEBHOOK_SECRETS=whsec_fuzz
         CODE_KEYS=$(hound gate-keygen --kid fuzz-1)
         EVENT_KEYS=$(hound gate-keygen --kid fuzz-1)
         export CODE_KEYS EVENT_KEYS

@@ -13,6 +13,7 @@ run_lints
 
 ensure_postgres
 ensure_moto
+ensure_localstripe
 # Tests use DATABASE_URL as an admin URL: each one creates its own database (cloned from a
 # migrated template) on that server. An explicit DATABASE_URL is used as given.
 if [ "$PG_SOURCE" != env ]; then

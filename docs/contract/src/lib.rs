@@ -28,6 +28,10 @@ pub fn parts() -> Vec<Part> {
             function: "checkin",
             api: checkin::openapi(),
         },
+        Part {
+            function: "stripe-webhook",
+            api: stripe_webhook::openapi(),
+        },
     ]
 }
 

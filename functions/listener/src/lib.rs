@@ -12,6 +12,7 @@ use axum::extract::FromRef;
 use bytes::Bytes;
 use hound_domain::aws::Storage;
 use hound_domain::listener::Media;
+use hound_domain::money::StripeApi;
 use hound_http::Backend;
 
 /// The collective as last computed by this instance, and when (routes/taste.rs).
@@ -23,6 +24,8 @@ pub struct AppState {
     pub backend: Backend,
     pub media: Media,
     pub collective: CollectiveCache,
+    /// Stripe, for purchases (`STRIPE_API_BASE`, `STRIPE_SECRET_KEY`).
+    pub stripe: StripeApi,
 }
 
 impl AppState {
@@ -32,6 +35,7 @@ impl AppState {
             backend: Backend::from_env(hound_domain::db::roles::LISTENER)?,
             media: Media::from_env(Storage::from_env(&aws)?)?,
             collective: CollectiveCache::default(),
+            stripe: StripeApi::from_env()?,
         })
     }
 }

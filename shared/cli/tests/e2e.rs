@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use hound_testing::{
-    ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint, gate_env, jwt_env,
+    ProcessGroup, TestAws, TestDb, WORKSPACE, Watch, aws_endpoint, gate_env, jwt_env, stripe_base,
 };
 
 #[tokio::test]
@@ -53,6 +53,11 @@ async fn the_demo_walk_passes_end_to_end() {
     ];
     env.extend(jwt_env("e2e"));
     env.extend(gate_env());
+    env.extend([
+        ("STRIPE_API_BASE", stripe_base()),
+        ("STRIPE_SECRET_KEY", "sk_test_e2e".into()),
+        ("STRIPE_WEBHOOK_SECRETS", "whsec_e2e".into()),
+    ]);
     // The first request to each HTTP function builds it under watch: pay that before the walk
     // (whose requests have timeouts of their own).
     let ready = ["/v1/listener/home", "/v1/auth/me", "/v1/studio/profile"];
@@ -104,6 +109,7 @@ async fn the_demo_walk_passes_end_to_end() {
             "auth",
             "redeem",
             "checkin",
+            "stripe-webhook",
         ]
         .into_iter()
         .find(|f| name.starts_with(f))

@@ -351,6 +351,16 @@ async fn world(db: &TestDb) -> World {
                FROM account",
             vec![&batch, &user],
         ),
+        (
+            "INSERT INTO orders (id, user_id, kind, pack, credits, amount, currency,
+                                 payment_intent)
+             VALUES ($1, $2, 'credits', 'small', 10, 199, 'eur', 'pi_b')",
+            vec![&gathering, &user],
+        ),
+        (
+            "INSERT INTO stripe_events (id, type, created) VALUES ('evt_b', $1, now())",
+            vec![&email],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -545,6 +555,13 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             format!("account_id = '{}'", b.batch),
             "amount = amount",
         ),
+        (
+            "orders",
+            format!("user_id = '{}'", b.user),
+            "status = status",
+        ),
+        // Stripe's events are nobody's: only the webhook, in a service context, reads them.
+        ("stripe_events", "id = 'evt_b'".to_owned(), "type = type"),
     ]
 }
 

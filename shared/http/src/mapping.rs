@@ -183,6 +183,10 @@ impl From<MoneyError> for ApiError {
             MoneyError::Conflict { code, message } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            MoneyError::Payments(cause) => {
+                tracing::error!(error = %cause, "payments provider unavailable");
+                Self::unavailable()
+            }
             MoneyError::Db(db) => db.into(),
         }
     }

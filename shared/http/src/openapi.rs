@@ -63,8 +63,19 @@ pub fn document(parts: impl IntoIterator<Item = Part>) -> OpenApi {
                 add_shared_answers(operation);
             }
         }
-        if let Some(mut theirs) = part.components.take() {
-            components.schemas.append(&mut theirs.schemas);
+        if let Some(theirs) = part.components.take() {
+            for (name, schema) in theirs.schemas {
+                // Two types of one name would silently become one schema (a listener's balance
+                // once replaced the studio's price): the document refuses to be built instead.
+                if let Some(ours) = components.schemas.get(&name) {
+                    assert!(
+                        serde_json::to_value(ours).ok() == serde_json::to_value(&schema).ok(),
+                        "two different schemas are both named {name:?} ({function} adds the \
+                         second): rename one (`#[schema(as = …)]`)"
+                    );
+                }
+                components.schemas.insert(name, schema);
+            }
         }
         api.merge(part);
     }

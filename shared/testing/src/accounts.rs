@@ -81,3 +81,18 @@ pub async fn sign_up(db: &TestDb, kind: AccountKind, email: &str, name: &str) ->
     tx.commit().await.expect("commit");
     signed_up
 }
+
+/// The local Stripe (`localstripe`, started by `make test` like moto): `STRIPE_API_BASE`, or
+/// `http://127.0.0.1:8420`.
+pub fn stripe_base() -> String {
+    std::env::var("STRIPE_API_BASE").unwrap_or_else(|_| "http://127.0.0.1:8420".to_owned())
+}
+
+/// A Stripe client for the local Stripe (any `sk_test_` key is accepted there).
+pub fn test_stripe() -> hound_domain::money::StripeApi {
+    hound_domain::money::StripeApi::new(
+        &stripe_base(),
+        secrecy::SecretString::from("sk_test_hound".to_owned()),
+    )
+    .expect("a Stripe client")
+}

@@ -12,7 +12,10 @@ mod process;
 #[cfg(feature = "worker")]
 mod transcode;
 
-pub use accounts::{PASSWORD, gate_env, jwt_env, keys_with, sign_up, test_gate_keys, test_keys};
+pub use accounts::{
+    PASSWORD, gate_env, jwt_env, keys_with, sign_up, stripe_base, test_gate_keys, test_keys,
+    test_stripe,
+};
 pub use aws::{TestAws, aws_endpoint, moto_config};
 pub use database::{TestDb, admin_url};
 pub use http::{Call, TestResponse};

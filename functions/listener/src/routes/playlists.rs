@@ -30,7 +30,7 @@ struct TrackBody {
 }
 
 #[derive(Deserialize, ToSchema)]
-struct OrderBody {
+struct PlaylistOrder {
     /// Every track of the playlist, once each, in the new order.
     track_ids: Vec<TrackId>,
 }
@@ -191,14 +191,14 @@ async fn remove_track(
 /// Put the playlist's tracks in a new order.
 #[utoipa::path(put, path = "/v1/listener/playlists/{playlist_id}/tracks/order", operation_id = "order_playlist",
     params(("playlist_id" = Uuid, Path, description = "The playlist.")),
-    request_body = OrderBody, security(("bearer" = [])),
+    request_body = PlaylistOrder, security(("bearer" = [])),
     responses((status = 200, description = "The playlist.", body = Playlist)),
 )]
 async fn reorder(
     bearer: Bearer,
     mut db: Db,
     PathId(id): PathId<PlaylistId>,
-    JsonBody(body): JsonBody<OrderBody>,
+    JsonBody(body): JsonBody<PlaylistOrder>,
 ) -> Result<Json<Playlist>, ApiError> {
     let (tx, caller) = db.begin_as(&bearer).await?;
     let playlist = listener::reorder_playlist(&tx, caller.user_id, id, &body.track_ids).await?;

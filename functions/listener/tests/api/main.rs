@@ -252,6 +252,7 @@ pub fn router_with(aws: &TestAws, pool: hound_domain::db::Pool, cdn: Option<&str
         backend: hound_http::Backend::new(pool, test_keys()),
         media: Media::new(aws.storage.clone(), cdn.map(str::to_owned)),
         collective: Default::default(),
+        stripe: hound_testing::test_stripe(),
     })
 }
 

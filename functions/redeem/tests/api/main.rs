@@ -48,6 +48,7 @@ impl App {
             backend: backend(hound_domain::db::roles::LISTENER),
             media: Media::new(aws.storage.clone(), None),
             collective: Default::default(),
+            stripe: hound_testing::test_stripe(),
         });
         Self {
             db,

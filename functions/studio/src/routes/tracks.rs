@@ -20,7 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, ToSchema)]
-struct OrderBody {
+struct TrackOrder {
     /// Every track of the release, once each, in the new order.
     track_ids: Vec<TrackId>,
 }
@@ -76,7 +76,7 @@ async fn remove(
 }
 
 /// Put the release's tracks in a new order.
-#[utoipa::path(put, path = "/v1/studio/releases/{release_id}/tracks/order", operation_id = "order_tracks", params(("release_id" = Uuid, Path, description = "The release.")), request_body = OrderBody, security(("bearer" = [])), responses(
+#[utoipa::path(put, path = "/v1/studio/releases/{release_id}/tracks/order", operation_id = "order_tracks", params(("release_id" = Uuid, Path, description = "The release.")), request_body = TrackOrder, security(("bearer" = [])), responses(
     (status = 200, description = "The release with its tracks in the new order.", body = Release),
     (status = 409, description = "The release is no longer a draft, or the request conflicts with its state (`code` says which).", body = ErrorEnvelope),
 ))]
@@ -84,7 +84,7 @@ async fn reorder(
     bearer: Bearer,
     mut db: Db,
     PathId(release): PathId<ReleaseId>,
-    JsonBody(body): JsonBody<OrderBody>,
+    JsonBody(body): JsonBody<TrackOrder>,
 ) -> Result<Json<Release>, ApiError> {
     let (tx, artist) = as_artist(&mut db, &bearer).await?;
     catalog::reorder_tracks(&tx, artist, release, &body.track_ids).await?;

@@ -16,8 +16,9 @@ pub mod roles {
     pub const MAINTENANCE: &str = "hound_maintenance";
     pub const REDEEM: &str = "hound_redeem";
     pub const CHECKIN: &str = "hound_checkin";
+    pub const STRIPE_WEBHOOK: &str = "hound_stripe_webhook";
     /// Every function role, for checks that must cover them all.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 9] = [
         AUTH,
         STUDIO,
         LISTENER,
@@ -26,6 +27,7 @@ pub mod roles {
         MAINTENANCE,
         REDEEM,
         CHECKIN,
+        STRIPE_WEBHOOK,
     ];
 }
 

@@ -23,14 +23,18 @@ pub enum Gate {
 const LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/' || $2::text, 15))";
 
+/// The clock, not the transaction's start: an attempt may have waited on the lock while the
+/// failure it now counts was being written.
 const COUNT: &str = "\
     SELECT count(*) AS failures,
-           ceil(extract(epoch FROM min(failed_at) + make_interval(mins => $3) - now()))::bigint
-               AS retry_after
+           ceil(extract(epoch FROM min(failed_at) + make_interval(mins => $3)
+                                   - clock_timestamp()))::bigint AS retry_after
       FROM gate_failures
-     WHERE user_id = $1 AND gate = $2 AND failed_at > now() - make_interval(mins => $3)";
+     WHERE user_id = $1 AND gate = $2
+       AND failed_at > clock_timestamp() - make_interval(mins => $3)";
 
-const RECORD: &str = "INSERT INTO gate_failures (user_id, gate) VALUES ($1, $2)";
+const RECORD: &str = "\
+    INSERT INTO gate_failures (user_id, gate, failed_at) VALUES ($1, $2, clock_timestamp())";
 
 /// At most `$2` failures that have left the window, oldest first (the janitors).
 const PRUNE: &str = "\
@@ -56,7 +60,10 @@ pub(crate) async fn admit(tx: &Tx<'_>, user: UserId, gate: Gate) -> Result<(), G
         let retry_after: Option<i64> = row.get("retry_after");
         tracing::warn!(?gate, "gate throttled");
         return Err(GateError::Throttled {
-            retry_after_secs: retry_after.unwrap_or(1).max(1).unsigned_abs(),
+            retry_after_secs: retry_after
+                .unwrap_or(1)
+                .clamp(1, i64::from(GATE_WINDOW_MINUTES) * 60)
+                .unsigned_abs(),
         });
     }
     Ok(())

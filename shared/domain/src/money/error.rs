@@ -19,6 +19,9 @@ pub enum MoneyError {
         code: &'static str,
         message: &'static str,
     },
+    /// Stripe could not be reached or refused the call.
+    #[error("payments provider: {0:#}")]
+    Payments(anyhow::Error),
     #[error(transparent)]
     Db(#[from] DbError),
 }

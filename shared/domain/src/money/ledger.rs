@@ -84,7 +84,7 @@ pub struct Entry {
 
 /// `GET /v1/listener/credits`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Credits {
+pub struct CreditBalance {
     pub available: i64,
     pub held: i64,
     /// Credits taken back (a refund) after they were spent, still owed.
@@ -211,7 +211,7 @@ pub async fn credits(
     db: &impl GenericClient,
     user: UserId,
     page: PageRequest,
-) -> Result<Credits, MoneyError> {
+) -> Result<CreditBalance, MoneyError> {
     let statement = db.prepare_cached(BALANCES).await?;
     let (available, held, debt) = match db.query_opt(&statement, &[&user]).await? {
         Some(row) => (row.get("available"), row.get("held"), row.get("debt")),
@@ -238,7 +238,7 @@ pub async fn credits(
         })
         .collect();
     let Page { items, next_cursor } = page.page(entries, |e| (e.created_at, e.id));
-    Ok(Credits {
+    Ok(CreditBalance {
         available,
         held,
         debt,
