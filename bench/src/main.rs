@@ -1,6 +1,7 @@
 //! `make bench`: in-process handler latency against the local Postgres, each figure printed as
 //! a ratio to a baseline measured in the same run, so results compare across machines.
 
+mod ledger;
 mod listener;
 mod taste;
 
@@ -59,6 +60,11 @@ async fn main() {
     // `BENCH_ONLY=taste make bench`: just the taste bench (it loads its own catalogues).
     if std::env::var("BENCH_ONLY").as_deref() == Ok("taste") {
         taste::run().await;
+        return;
+    }
+    // `BENCH_ONLY=ledger make bench`: just the ledger bench.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("ledger") {
+        ledger::run().await;
         return;
     }
     let db = TestDb::new().await;
@@ -132,5 +138,6 @@ async fn main() {
     drop(db);
 
     listener::run().await;
+    ledger::run().await;
     taste::run().await;
 }
