@@ -33,6 +33,7 @@ async fn credit_packs() -> Json<CreditPacks> {
 /// What it buys is granted when Stripe reports the payment (the stripe-webhook function).
 #[utoipa::path(post, path = "/v1/listener/purchases", operation_id = "purchase", request_body = PurchaseRequest, security(("bearer" = [])), responses(
     (status = 201, description = "The order and the client secret to confirm the payment with.", body = Purchase),
+    (status = 404, description = "No such release visible to the caller.", body = ErrorEnvelope),
     (status = 409, description = "`already_unlocked` or `not_for_sale`.", body = ErrorEnvelope),
 ))]
 async fn purchase(
