@@ -30,7 +30,7 @@ CREATE TABLE co_listen_pairs (
 CREATE INDEX co_listen_pairs_top_idx ON co_listen_pairs (track_a, listeners DESC, track_b);
 
 -- How far the schedule has read plays (by `received_at`, so late-arriving plays are read too).
--- No row-level security: one timestamp of the schedule's, no user data.
+-- No row-level security: it holds no user data (one timestamp of the schedule's).
 CREATE TABLE co_listen_progress (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     received_until timestamptz NOT NULL
