@@ -414,6 +414,12 @@ ensure_localstripe() {
     fi
     export STRIPE_API_BASE="http://$STRIPE_HOST:$STRIPE_PORT"
     export STRIPE_SECRET_KEY=${STRIPE_SECRET_KEY:-sk_test_hound_local}
+    export STRIPE_PRO_PLAN=${STRIPE_PRO_PLAN:-hound_pro}
+    # The monthly `pro` plan the subscription buys (in AWS it is made once in Stripe's
+    # dashboard and named by the StripeProPlan parameter). Made again, localstripe says 400.
+    curl -sS -o /dev/null -u "$STRIPE_SECRET_KEY:" "$STRIPE_API_BASE/v1/plans" \
+        -d "id=$STRIPE_PRO_PLAN" -d amount=499 -d currency=eur -d interval=month \
+        -d "product[name]=Hound Pro" || die "could not create the pro plan in localstripe"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 //! `{"task": "partitions", "months_ahead": 2, "keep_days": 400}` (`hound partitions ensure` and
 //! `prune` in one call, so telemetry always has a partition to land in and old months go as whole
 //! partitions), hourly with `{"task": "janitors"}` (expired login failures), and every 15 minutes
-//! with `{"task": "co_listening"}` (what listeners play next, from the plays received since).
+//! with `{"task": "co_listening"}` (what listeners play next, from the plays received since)
+//! and `{"task": "preorders"}` (held pre-orders captured at publication or released when
+//! their release was withdrawn).
 
 use hound_domain::db::{self, Pool};
 use hound_domain::listener::{self, CoListenRun};
+use hound_domain::money::{self, PreorderRun, Settled};
 use hound_domain::partitions;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +29,16 @@ pub enum Task {
     },
     /// Read the plays received since the last run into the co-listening counts.
     CoListening,
+    /// Settle held pre-orders whose release was published (capture) or withdrawn or deleted
+    /// (release), at most `limit` a run, each in its own transaction.
+    Preorders {
+        #[serde(default = "default_preorder_limit")]
+        limit: i64,
+    },
+}
+
+fn default_preorder_limit() -> i64 {
+    1_000
 }
 
 fn default_janitor_limit() -> i64 {
@@ -47,6 +60,8 @@ pub struct Report {
     pub gate_failures_removed: u64,
     /// Counted plays read and (listener, pair) contributions recorded by a co-listening run.
     pub co_listening: Option<CoListenRun>,
+    /// Pre-orders captured and released by a settling run.
+    pub preorders: Option<PreorderRun>,
 }
 
 pub fn pool_from_env() -> anyhow::Result<Pool> {
@@ -54,7 +69,7 @@ pub fn pool_from_env() -> anyhow::Result<Pool> {
 }
 
 pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
     let now = time::OffsetDateTime::now_utc();
     match task {
         Task::Partitions {
@@ -94,6 +109,29 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
                 login_failures_removed: removed,
                 drafts_removed: drafts,
                 gate_failures_removed: gate_failures,
+                ..Report::default()
+            })
+        }
+        Task::Preorders { limit } => {
+            anyhow::ensure!((1..=100_000).contains(&limit), "limit must be 1..=100000");
+            let mut run = PreorderRun::default();
+            for (preorder, account) in money::due_preorders(&client, limit).await? {
+                let tx = db::begin(&mut client).await?;
+                let settled = money::settle_preorder(&tx, preorder, account).await?;
+                tx.commit().await?;
+                match settled {
+                    Settled::Captured => run.captured += 1,
+                    Settled::Released => run.released += 1,
+                    Settled::Untouched => {}
+                }
+            }
+            tracing::info!(
+                captured = run.captured,
+                released = run.released,
+                "pre-orders settled"
+            );
+            Ok(Report {
+                preorders: Some(run),
                 ..Report::default()
             })
         }

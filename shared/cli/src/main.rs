@@ -78,6 +78,25 @@ enum Command {
         #[arg(long, default_value = "k1")]
         kid: String,
     },
+    /// Issue a batch of platform codes that grant credits (DATABASE_URL, as the owner role;
+    /// CODE_KEYS). Prints the codes, one a line: the only time they are shown.
+    CreditCodes {
+        /// Credits each redemption grants (1–1000).
+        #[arg(long)]
+        credits: i32,
+        /// Codes in the batch (1–1000).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Redemptions each code allows (by different listeners).
+        #[arg(long, default_value_t = 1)]
+        max_uses: i32,
+        /// RFC 3339 time after which the codes no longer redeem.
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// A label for the batch.
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +164,27 @@ async fn main() -> anyhow::Result<()> {
         Command::GateKeygen { kid } => {
             println!("{}", hound_domain::gates::generate_ring_json(&kid));
         }
+        Command::CreditCodes {
+            credits,
+            count,
+            max_uses,
+            expires_at,
+            note,
+        } => {
+            let expires_at = expires_at
+                .map(|at| {
+                    time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+                })
+                .transpose()
+                .context("--expires-at is not an RFC 3339 time")?;
+            let input = hound_domain::gates::NewCodes {
+                count,
+                max_uses: Some(max_uses),
+                expires_at,
+                note,
+            };
+            credit_codes(credits, input).await?;
+        }
         Command::JwtPublic => {
             let mut signing = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut signing)?;
@@ -168,6 +208,27 @@ async fn main() -> anyhow::Result<()> {
             batch_size,
         } => poller::run(routes, invoke_url, batch_size).await?,
         Command::Partitions { action } => partitions(action).await?,
+    }
+    Ok(())
+}
+
+async fn credit_codes(credits: i32, input: hound_domain::gates::NewCodes) -> anyhow::Result<()> {
+    let keys = hound_domain::gates::CodeKeys::from_env()?;
+    let pool = db::pool_from_env()?;
+    let mut client = db::connect(&pool).await?;
+    let tx = db::begin(&mut client).await?;
+    // As the owner, whose policy covers every batch (in AWS the master user is not a superuser).
+    tx.batch_execute("SET LOCAL ROLE hound_owner").await?;
+    let (batch, codes) = hound_domain::gates::issue_credit_codes(&tx, &keys, credits, input)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}: {e:?}"))?;
+    tx.commit().await?;
+    eprintln!(
+        "credit-codes: batch {batch}, {} codes of {credits} credits",
+        codes.len()
+    );
+    for code in codes {
+        println!("{code}");
     }
     Ok(())
 }

@@ -361,6 +361,16 @@ async fn world(db: &TestDb) -> World {
             "INSERT INTO stripe_events (id, type, created) VALUES ('evt_b', $1, now())",
             vec![&email],
         ),
+        (
+            "INSERT INTO subscriptions (user_id, customer_id, subscription_id, status)
+             VALUES ($1, 'cus_b', 'sub_b', 'active')",
+            vec![&user],
+        ),
+        (
+            "INSERT INTO preorders (id, user_id, account_id, release_id, price)
+             VALUES (gen_random_uuid(), $1, $2, $3, 5)",
+            vec![&user, &batch, &release],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -562,6 +572,16 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
         ),
         // Stripe's events are nobody's: only the webhook, in a service context, reads them.
         ("stripe_events", "id = 'evt_b'".to_owned(), "type = type"),
+        (
+            "subscriptions",
+            format!("user_id = '{}'", b.user),
+            "cancel_at_period_end = cancel_at_period_end",
+        ),
+        (
+            "preorders",
+            format!("user_id = '{}'", b.user),
+            "status = status",
+        ),
     ]
 }
 

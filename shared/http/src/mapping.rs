@@ -183,6 +183,9 @@ impl From<MoneyError> for ApiError {
             MoneyError::Conflict { code, message } => {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
+            MoneyError::Declined(message) => {
+                Self::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", message)
+            }
             MoneyError::Payments(cause) => {
                 tracing::error!(error = %cause, "payments provider unavailable");
                 Self::unavailable()

@@ -49,6 +49,10 @@ impl Call {
         Self::new("POST", path)
     }
 
+    pub fn delete(path: &str) -> Self {
+        Self::new("DELETE", path)
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers
             .insert(name.to_ascii_lowercase(), Value::String(value.to_owned()));

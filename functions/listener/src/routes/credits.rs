@@ -1,13 +1,19 @@
-//! The listener's credits: balances and ledger entries, and spending them on a paid release.
+//! The listener's credits: balances and ledger entries, spending them on a paid release (or
+//! pre-ordering a scheduled one), buying with money, and the `pro` subscription.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use hound_domain::ids::ReleaseId;
-use hound_domain::money::{self, CreditBalance, CreditPacks, Purchase, PurchaseRequest, Unlocked};
+use hound_domain::money::{
+    self, CreditBalance, CreditPacks, Purchase, PurchaseRequest, SubscribeRequest,
+    SubscriptionState, Unlocked,
+};
 use hound_domain::paging::PageRequest;
-use hound_http::{ApiError, Bearer, Db, ErrorEnvelope, JsonBody, PageQuery, PathId, commit};
+use hound_http::{
+    ApiError, Bearer, Db, ErrorEnvelope, JsonBody, OptionalJsonBody, PageQuery, PathId, commit,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -19,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unlock))
         .routes(routes!(credit_packs))
         .routes(routes!(purchase))
+        .routes(routes!(subscribe, unsubscribe))
 }
 
 /// The credit packs on sale, at the server's prices.
@@ -65,9 +72,12 @@ async fn credits(
     Ok(Json(credits))
 }
 
-/// Buy a `paid` release with credits: a usage entry and the entitlement, together.
+/// Buy a `paid` release with credits: a usage entry and the entitlement, together. A scheduled
+/// release is pre-ordered: its price is held until it is published (then spent) or withdrawn
+/// (then given back).
 #[utoipa::path(post, path = "/v1/listener/releases/{release_id}/unlock", operation_id = "unlock_release", params(("release_id" = Uuid, Path, description = "The release.")), security(("bearer" = [])), responses(
-    (status = 200, description = "The entitlement, and the credits left.", body = Unlocked),
+    (status = 200, description = "The entitlement, the credits left and held, and whether it is a pre-order.", body = Unlocked),
+    (status = 404, description = "No such release visible to the caller.", body = ErrorEnvelope),
     (status = 409, description = "`insufficient_credits` (`details.available`, `details.price`), `already_unlocked` or `not_for_sale`.", body = ErrorEnvelope),
 ))]
 async fn unlock(
@@ -79,4 +89,53 @@ async fn unlock(
     let unlocked = money::unlock(&tx, caller.user_id, release).await?;
     commit(tx).await?;
     Ok(Json(unlocked))
+}
+
+/// Start the `pro` plan: a Stripe subscription paid with the given PaymentMethod (or the
+/// customer's default). The plan turns `pro` when Stripe's subscription event arrives.
+#[utoipa::path(post, path = "/v1/listener/subscription", operation_id = "subscribe", request_body = Option<SubscribeRequest>, security(("bearer" = [])), responses(
+    (status = 201, description = "The subscription as Stripe answered, the plan in force, and a client secret when the first payment needs the listener.", body = SubscriptionState),
+    (status = 402, description = "`payment_declined`: Stripe refused the payment (its message).", body = ErrorEnvelope),
+    (status = 409, description = "`already_subscribed`.", body = ErrorEnvelope),
+    (status = 503, description = "Stripe could not be reached; nothing was started.", body = ErrorEnvelope),
+))]
+async fn subscribe(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    mut db: Db,
+    OptionalJsonBody(request): OptionalJsonBody<SubscribeRequest>,
+) -> Result<(StatusCode, Json<SubscriptionState>), ApiError> {
+    // The customer is committed first, so that Stripe's events about the subscription always
+    // find whose it is.
+    let (tx, caller) = db.begin_as(&bearer).await?;
+    let customer = money::open_customer(&tx, &state.stripe, caller.user_id).await?;
+    commit(tx).await?;
+    let (tx, caller) = db.begin_as(&bearer).await?;
+    let started = money::subscribe(
+        &tx,
+        &state.stripe,
+        caller.user_id,
+        &customer,
+        request.unwrap_or_default(),
+    )
+    .await?;
+    commit(tx).await?;
+    Ok((StatusCode::CREATED, Json(started)))
+}
+
+/// Cancel the `pro` plan at the end of the period already paid for; idempotent.
+#[utoipa::path(delete, path = "/v1/listener/subscription", operation_id = "unsubscribe", security(("bearer" = [])), responses(
+    (status = 200, description = "The plan in force (still `pro` until the period ends) and the subscription's state.", body = SubscriptionState),
+    (status = 402, description = "`payment_declined`: Stripe refused the change (its message).", body = ErrorEnvelope),
+    (status = 503, description = "Stripe could not be reached; nothing changed.", body = ErrorEnvelope),
+))]
+async fn unsubscribe(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    mut db: Db,
+) -> Result<Json<SubscriptionState>, ApiError> {
+    let (tx, caller) = db.begin_as(&bearer).await?;
+    let now = money::cancel(&tx, &state.stripe, caller.user_id).await?;
+    commit(tx).await?;
+    Ok(Json(now))
 }

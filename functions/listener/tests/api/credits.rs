@@ -210,3 +210,156 @@ async fn the_ledger_pages_newest_first_and_shows_only_the_callers_entries() {
     let anonymous = app.get("/v1/listener/credits", None).await;
     assert_error(&anonymous, 401, "unauthorized");
 }
+
+async fn settle_preorders(app: &App) -> (u32, u32) {
+    let task: maintenance::Task = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/maintenance-preorders.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let report = maintenance::handle(&app.db.pool_as(hound_domain::db::roles::MAINTENANCE), task)
+        .await
+        .unwrap();
+    let run = report.preorders.expect("a pre-order run");
+    (run.captured, run.released)
+}
+
+#[tokio::test]
+async fn a_scheduled_paid_release_is_preordered_then_captured_at_publication_or_given_back_when_withdrawn()
+ {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let next_week = Some(time::OffsetDateTime::now_utc() + time::Duration::days(7));
+    let (kept, _) = app.release(&artist, "scheduled", "paid", next_week).await;
+    let (withdrawn, _) = app.release(&artist, "scheduled", "paid", next_week).await;
+    let (free_later, _) = app.release(&artist, "scheduled", "public", next_week).await;
+    for release in [kept, withdrawn] {
+        app.execute(
+            "UPDATE releases SET price_credits = 4 WHERE id = $1",
+            &[&release],
+        )
+        .await;
+    }
+    let track = app.playable_track(kept, 1, 180_000, -14.0, -1.0).await;
+
+    // The page of a scheduled paid release shows (to pre-order it); a scheduled free one does not.
+    assert_eq!(gate(&app, &fan, kept).await, "paid");
+    assert_error(
+        &app.get(
+            &format!("/v1/listener/albums/{free_later}"),
+            Some(&fan.token),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+
+    let r = unlock(&app, &fan, kept).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["preordered"], true);
+    assert_eq!(
+        (r.body["available"].as_i64(), r.body["held"].as_i64()),
+        (Some(6), Some(4))
+    );
+    let r = unlock(&app, &fan, withdrawn).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["available"].as_i64(), r.body["held"].as_i64()),
+        (Some(2), Some(8))
+    );
+    assert_error(&unlock(&app, &fan, kept).await, 409, "already_unlocked");
+    assert_error(&unlock(&app, &fan, free_later).await, 404, "not_found");
+    let entries = credits(&app, &fan).await["entries"].clone();
+    assert_eq!(entries[0]["kind"], "reserve");
+    assert_eq!(entries[0]["amount"], -4);
+    assert_eq!(entries[0]["held_delta"], 4);
+
+    // Not yet published: the audio waits, also for who pre-ordered it; nothing is settled.
+    let stream = app
+        .get(
+            &format!("/v1/listener/tracks/{track}/stream"),
+            Some(&fan.token),
+        )
+        .await;
+    assert_error(&stream, 403, "gated");
+    assert_eq!(settle_preorders(&app).await, (0, 0));
+
+    // Its time comes; the artist takes the other one back.
+    app.execute(
+        "UPDATE releases SET publish_at = now() - interval '1 second' WHERE id = $1",
+        &[&kept],
+    )
+    .await;
+    app.execute(
+        "UPDATE releases SET status = 'submitted', publish_at = NULL WHERE id = $1",
+        &[&withdrawn],
+    )
+    .await;
+    let stream = app
+        .get(
+            &format!("/v1/listener/tracks/{track}/stream"),
+            Some(&fan.token),
+        )
+        .await;
+    assert_eq!(
+        stream.status, 200,
+        "the pre-order opens at publication: {}",
+        stream.body
+    );
+
+    assert_eq!(settle_preorders(&app).await, (1, 1));
+    let body = credits(&app, &fan).await;
+    assert_eq!(
+        (body["available"].as_i64(), body["held"].as_i64()),
+        (Some(6), Some(0))
+    );
+    let kinds: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    let mut sorted = kinds.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["capture", "release"], "{kinds:?}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM entitlements WHERE release_id = '{withdrawn}'"
+        ))
+        .await,
+        0,
+        "a withdrawn pre-order takes its entitlement with it"
+    );
+    assert_eq!(settle_preorders(&app).await, (0, 0), "settled once");
+}
+
+#[tokio::test]
+async fn racing_preorders_hold_no_more_than_the_balance() {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let next_week = Some(time::OffsetDateTime::now_utc() + time::Duration::days(7));
+    let mut releases = Vec::new();
+    for _ in 0..12 {
+        let (release, _) = app.release(&artist, "scheduled", "paid", next_week).await;
+        app.execute(
+            "UPDATE releases SET price_credits = 3 WHERE id = $1",
+            &[&release],
+        )
+        .await;
+        releases.push(release);
+    }
+    let answers = join_all(releases.iter().map(|r| unlock(&app, &fan, *r))).await;
+    let won = answers.iter().filter(|r| r.status == 200).count();
+    assert_eq!(won, 3, "10 credits hold three pre-orders of 3");
+    let body = credits(&app, &fan).await;
+    assert_eq!(
+        (body["available"].as_i64(), body["held"].as_i64()),
+        (Some(1), Some(9))
+    );
+}

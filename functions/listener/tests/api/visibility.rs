@@ -39,6 +39,11 @@ fn expected(status: &str, access: &str, who: Who) -> (u16, u16) {
     if who == Who::Owner {
         return (200, 200);
     }
+    // A scheduled paid release shows its page to be pre-ordered; its audio waits for the
+    // publication, also for those entitled to it.
+    if status == "scheduled-future" && access == "paid" {
+        return (200, 403);
+    }
     let published = matches!(status, "published" | "scheduled-past");
     if !published {
         return (404, 404);

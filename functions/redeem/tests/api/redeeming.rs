@@ -191,3 +191,102 @@ async fn ten_failed_guesses_an_hour_close_the_gate_to_that_listener_only() {
     .await;
     assert_eq!(app.redeem(&guesser, &codes[0]).await.status, 200);
 }
+
+/// A batch of platform codes worth `credits` each, issued as `hound credit-codes` does (the
+/// owner role, the same code keys as the redeem function).
+async fn credit_codes(app: &App, credits: i32, count: u32, max_uses: i32) -> Vec<String> {
+    let mut client = app.db.pool.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    tx.batch_execute("SET LOCAL ROLE hound_owner")
+        .await
+        .unwrap();
+    let input = hound_domain::gates::NewCodes {
+        count,
+        max_uses: Some(max_uses),
+        expires_at: None,
+        note: Some("launch promo".into()),
+    };
+    let (_, codes) = hound_domain::gates::issue_credit_codes(
+        &tx,
+        &hound_testing::test_gate_keys().0,
+        credits,
+        input,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    codes
+}
+
+async fn available(app: &App, who: &Account) -> i64 {
+    let r = Call::get("/v1/listener/credits")
+        .bearer(&who.token)
+        .send(&app.listener)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["available"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_credits_code_books_a_grant_once_per_listener_and_no_more_than_its_uses() {
+    let app = App::new().await;
+    let codes = credit_codes(&app, 5, 1, 2).await;
+    let first = app.account("listener", "one@example.com").await;
+    let second = app.account("listener", "two@example.com").await;
+    let third = app.account("listener", "three@example.com").await;
+
+    let r = app.redeem(&first, &codes[0].to_lowercase()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["grant"], json!({"kind": "credits", "credits": 5}));
+    assert_eq!(available(&app, &first).await, 15);
+    assert_error(
+        &app.redeem(&first, &codes[0]).await,
+        409,
+        "already_redeemed",
+    );
+    assert_eq!(available(&app, &first).await, 15, "granted once");
+
+    assert_eq!(app.redeem(&second, &codes[0]).await.status, 200);
+    assert_error(&app.redeem(&third, &codes[0]).await, 409, "code_exhausted");
+    assert_eq!(available(&app, &third).await, 10);
+
+    let r = Call::get("/v1/listener/credits")
+        .bearer(&second.token)
+        .send(&app.listener)
+        .await;
+    assert_eq!(r.body["entries"][0]["kind"], "grant");
+    assert_eq!(r.body["entries"][0]["amount"], 5);
+    assert_eq!(r.body["entries"][0]["balance_after"], 15);
+
+    // Nobody's studio lists a platform batch.
+    assert_eq!(
+        app.count("SELECT count(*) FROM code_batches WHERE credits = 5 AND artist_id IS NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn twenty_listeners_racing_for_a_ten_use_credits_code_get_ten_grants() {
+    let app = App::new().await;
+    let code = credit_codes(&app, 3, 1, 10).await.remove(0);
+    let mut fans = Vec::new();
+    for n in 0..20 {
+        fans.push(
+            app.account("listener", &format!("racer{n}@example.com"))
+                .await,
+        );
+    }
+    let answers = futures::future::join_all(fans.iter().map(|fan| app.redeem(fan, &code))).await;
+    let won = answers.iter().filter(|r| r.status == 200).count();
+    let exhausted = answers
+        .iter()
+        .filter(|r| r.status == 409 && r.code() == "code_exhausted")
+        .count();
+    assert_eq!((won, exhausted), (10, 10));
+    assert_eq!(
+        app.count("SELECT coalesce(sum(amount), 0)::bigint FROM credit_entries WHERE external_id LIKE 'code:%'")
+            .await,
+        30
+    );
+}

@@ -3,6 +3,7 @@
 //! its own), and events it does not send are signed here from Stripe's documented shapes.
 
 mod paying;
+mod plans;
 mod refunds;
 mod samples;
 mod signatures;
@@ -161,4 +162,54 @@ pub fn assert_error(response: &TestResponse, status: u16, code: &str) {
 
 pub fn stripe() -> String {
     stripe_base()
+}
+
+/// Serve `router` on a free local port (localstripe posts its webhooks there); its base URL.
+pub async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://{address}")
+}
+
+/// Have localstripe deliver its signed events to `webhook`, served on a port of its own.
+pub async fn register_webhook(webhook: Router, secret: &str) {
+    let base = serve(webhook).await;
+    let registered = reqwest::Client::new()
+        .post(format!(
+            "{}/_config/webhooks/{}",
+            stripe(),
+            Uuid::new_v4().simple()
+        ))
+        .form(&[
+            ("url", format!("{base}/v1/webhooks/stripe")),
+            ("secret", secret.to_owned()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success());
+}
+
+/// A card PaymentMethod in localstripe, as Stripe.js would create it; its id.
+pub async fn card(number: &str) -> String {
+    let pm: Value = reqwest::Client::new()
+        .post(format!("{}/v1/payment_methods", stripe()))
+        .basic_auth("sk_test_hound", Some(""))
+        .form(&[
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2030"),
+            ("card[cvc]", "123"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    pm["id"].as_str().expect("a payment method").to_owned()
 }

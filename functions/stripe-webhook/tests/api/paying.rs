@@ -7,38 +7,12 @@ use serde_json::json;
 
 use crate::*;
 
-/// Serve `router` on a free local port (localstripe posts its webhooks there); its base URL.
-async fn serve(router: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    format!("http://{address}")
-}
-
 /// Pay a PaymentIntent in localstripe the way Stripe.js would: a card, then confirm.
 async fn pay(intent: &str) {
     let http = reqwest::Client::new();
     let stripe = stripe();
     let key = "sk_test_hound";
-    let pm: serde_json::Value = http
-        .post(format!("{stripe}/v1/payment_methods"))
-        .basic_auth(key, Some(""))
-        .form(&[
-            ("type", "card"),
-            ("card[number]", "4242424242424242"),
-            ("card[exp_month]", "12"),
-            ("card[exp_year]", "2030"),
-            ("card[cvc]", "123"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let pm = pm["id"].as_str().expect("a payment method").to_owned();
+    let pm = card("4242424242424242").await;
     let attached = http
         .post(format!("{stripe}/v1/payment_intents/{intent}"))
         .basic_auth(key, Some(""))
@@ -68,21 +42,7 @@ async fn pay(intent: &str) {
 async fn a_credit_pack_paid_through_stripe_is_credited_once() {
     let app = App::new().await;
     let fan = app.account("fan@example.com").await;
-    let base = serve(app.webhook(&[&app.secret])).await;
-    let registered = reqwest::Client::new()
-        .post(format!(
-            "{}/_config/webhooks/{}",
-            stripe(),
-            uuid::Uuid::new_v4().simple()
-        ))
-        .form(&[
-            ("url", format!("{base}/v1/webhooks/stripe")),
-            ("secret", app.secret.clone()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(registered.status().is_success());
+    register_webhook(app.webhook(&[&app.secret]), &app.secret).await;
 
     let packs = Call::get("/v1/listener/credit-packs")
         .send(&app.listener)

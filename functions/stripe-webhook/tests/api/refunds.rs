@@ -1,6 +1,7 @@
 //! Refunds (`charge.refunded`, which localstripe does not send: signed here from Stripe's
 //! documented shape): credits are taken back as far as the balance goes and the rest is
-//! recorded as owed; a bought release is taken back; partial refunds change nothing.
+//! recorded as owed (and settled by the next credits); a bought release is taken back; partial
+//! refunds change nothing.
 
 use hound_testing::Call;
 use serde_json::{Value, json};
@@ -95,6 +96,33 @@ async fn refunded_credits_already_spent_become_a_recorded_debt_never_a_negative_
             .await,
         1
     );
+
+    // The next credits settle the debt first: of a new pack of 10, 5 pay what is owed.
+    let r = app
+        .purchase(&fan, json!({"kind": "credits", "pack": "small"}))
+        .await;
+    let second = app.intent_of(r.body["order_id"].as_str().unwrap()).await;
+    let paid = deliver(
+        &webhook,
+        &succeeded("evt_paid_again", &second, 199, "eur"),
+        &app.secret,
+        now(),
+    )
+    .await;
+    assert_eq!(paid.body["result"], "applied", "{}", paid.body);
+    let credits = Call::get("/v1/listener/credits")
+        .bearer(&fan.token)
+        .send(&app.listener)
+        .await;
+    assert_eq!(credits.body["available"], 5, "{}", credits.body);
+    assert_eq!(credits.body["debt"], 0);
+    let newest = &credits.body["entries"][0];
+    assert_eq!(newest["kind"], "debt");
+    assert_eq!(newest["amount"], -5);
+    assert_eq!(newest["debt_delta"], -5);
+    assert_eq!(newest["balance_after"], 5);
+    assert_eq!(newest["debt_after"], 0);
+    assert_eq!(credits.body["entries"][1]["kind"], "purchase");
 }
 
 #[tokio::test]

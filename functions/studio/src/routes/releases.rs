@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(show, update, remove))
         .routes(routes!(submit))
         .routes(routes!(publish))
+        .routes(routes!(withdraw))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -143,6 +144,23 @@ async fn publish(
     let publish_at = body.unwrap_or_default().publish_at;
     let (tx, artist) = as_artist(&mut db, &bearer).await?;
     let release = catalog::publish_release(&tx, artist, id, publish_at).await?;
+    commit(tx).await?;
+    Ok(Json(release))
+}
+
+/// Take a scheduled release back before it is published (it is `submitted` again); pre-orders
+/// of it are released.
+#[utoipa::path(post, path = "/v1/studio/releases/{release_id}/withdraw", operation_id = "withdraw_release", params(("release_id" = Uuid, Path, description = "The release.")), security(("bearer" = [])), responses(
+    (status = 200, description = "The release, `submitted` again.", body = Release),
+    (status = 409, description = "`not_scheduled`: only a scheduled release can be withdrawn.", body = ErrorEnvelope),
+))]
+async fn withdraw(
+    bearer: Bearer,
+    mut db: Db,
+    PathId(id): PathId<ReleaseId>,
+) -> Result<Json<Release>, ApiError> {
+    let (tx, artist) = as_artist(&mut db, &bearer).await?;
+    let release = catalog::withdraw_release(&tx, artist, id).await?;
     commit(tx).await?;
     Ok(Json(release))
 }

@@ -294,6 +294,56 @@ async fn a_scheduled_release_turns_published_by_itself_when_its_time_comes() {
 }
 
 #[tokio::test]
+async fn a_scheduled_release_can_be_withdrawn_before_its_time_and_only_then() {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    let other = app.account("artist", "other@example.com").await;
+    let (release, _) = ready_release(&app, &artist).await;
+    let withdraw = format!("/v1/studio/releases/{release}/withdraw");
+    app.call(
+        Call::post(&format!("/v1/studio/releases/{release}/submit")),
+        &artist,
+    )
+    .await;
+    assert_error(
+        &app.call(Call::post(&withdraw), &artist).await,
+        409,
+        "not_scheduled",
+    );
+    let r = app
+        .call(
+            Call::post(&format!("/v1/studio/releases/{release}/publish"))
+                .json(&json!({"publish_at": "2027-06-01T00:00:00Z"})),
+            &artist,
+        )
+        .await;
+    assert_eq!(r.body["status"], "scheduled", "{}", r.body);
+    assert_error(
+        &app.call(Call::post(&withdraw), &other).await,
+        404,
+        "not_found",
+    );
+
+    let r = app.call(Call::post(&withdraw), &artist).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "submitted");
+    assert!(r.body["publish_at"].is_null());
+    // Scheduled anew, then published: no longer withdrawable.
+    let r = app
+        .call(
+            Call::post(&format!("/v1/studio/releases/{release}/publish")),
+            &artist,
+        )
+        .await;
+    assert_eq!(r.body["status"], "published", "{}", r.body);
+    assert_error(
+        &app.call(Call::post(&withdraw), &artist).await,
+        409,
+        "not_scheduled",
+    );
+}
+
+#[tokio::test]
 async fn a_draft_can_be_deleted_with_everything_in_it() {
     let app = App::new().await;
     let artist = app.account("artist", "band@example.com").await;

@@ -1,5 +1,7 @@
 //! The release lifecycle draft → submitted → scheduled | published: the row locks every change
-//! takes, the readiness check behind submit, and publishing now or later.
+//! takes, the readiness check behind submit, publishing now or later, and withdrawing a
+//! scheduled release (back to submitted; its pre-orders are released by the maintenance
+//! schedule, money::settle_preorder).
 
 use deadpool_postgres::GenericClient;
 use time::OffsetDateTime;
@@ -35,6 +37,9 @@ const SUBMIT: &str = "UPDATE releases SET status = 'submitted', submitted_at = n
 
 const SCHEDULE: &str = "\
     UPDATE releases SET status = 'scheduled', publish_at = $2, published_at = NULL WHERE id = $1";
+
+const WITHDRAW: &str = "\
+    UPDATE releases SET status = 'submitted', publish_at = NULL, published_at = NULL WHERE id = $1";
 
 const PUBLISH_NOW: &str = "\
     UPDATE releases SET status = 'published', publish_at = now(), published_at = now()
@@ -129,5 +134,25 @@ pub async fn publish_release(
             tx.execute(&statement, &[&id]).await?
         }
     };
+    get_release(tx, artist, id).await
+}
+
+/// Take a scheduled release back before it is published: it is `submitted` again (publish
+/// schedules it anew), and whoever pre-ordered it gets their held credits back.
+#[tracing::instrument(skip_all)]
+pub async fn withdraw_release(
+    tx: &Tx<'_>,
+    artist: ArtistId,
+    id: ReleaseId,
+) -> Result<Release, StudioError> {
+    let row = lock_release(tx, artist, id).await?;
+    if row.get::<_, ReleaseStatus>("effective") != ReleaseStatus::Scheduled {
+        return Err(StudioError::Conflict {
+            code: "not_scheduled",
+            message: "Only a scheduled release can be withdrawn.",
+        });
+    }
+    let statement = tx.prepare_cached(WITHDRAW).await?;
+    tx.execute(&statement, &[&id]).await?;
     get_release(tx, artist, id).await
 }

@@ -12,7 +12,7 @@ mod types;
 
 pub use artist::{artist_of, profile, update_profile};
 pub use error::{Problem, StudioError};
-pub use lifecycle::{MAX_SCHEDULE_DAYS, publish_release, submit_release};
+pub use lifecycle::{MAX_SCHEDULE_DAYS, publish_release, submit_release, withdraw_release};
 pub use locks::{lock_draft, lock_release};
 pub use releases::{
     CoverRef, Release, ReleaseFields, ShareToken, create_release, delete_release, get_release,

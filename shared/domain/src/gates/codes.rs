@@ -1,5 +1,6 @@
-//! Access codes in the studio: batches of short, typeable codes for a release, shown once and
-//! stored only as keyed hashes; listed with their counts; revoked.
+//! Access codes: batches of short, typeable codes, shown once and stored only as keyed hashes.
+//! In the studio, for a release (listed with their counts, revoked); for the platform's
+//! operators (`hound credit-codes`), for credits.
 //!
 //! A code is `XXXX-XXXX` over 32 characters without look-alikes (no 0/O, no 1/I): 40 bits, so
 //! with ten failed guesses an hour per listener (throttle.rs) guessing one is hopeless. What a
@@ -22,6 +23,8 @@ pub const CODE_LEN: usize = 8;
 pub const MAX_CODES_PER_BATCH: u32 = 1000;
 pub const MAX_USES: i32 = 1_000_000;
 pub const MAX_NOTE_CHARS: usize = 200;
+/// Credits one redemption of a credits code may grant.
+pub const MAX_CODE_CREDITS: i32 = 1000;
 
 /// A fresh code, `XXXX-XXXX` (the thread RNG is a CSPRNG).
 pub fn generate_code() -> String {
@@ -101,8 +104,9 @@ pub struct Batches {
 const OWN_RELEASE: &str = "SELECT 1 FROM releases WHERE id = $1";
 
 const INSERT_BATCH: &str = "\
-    INSERT INTO code_batches (id, artist_id, release_id, issued, max_uses, expires_at, note)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    INSERT INTO code_batches (id, artist_id, release_id, grants, credits, issued, max_uses,
+                              expires_at, note)
+    VALUES ($1, $2, $3, $4::text::code_grant, $5, $6, $7, $8, $9)";
 
 /// Codes whose hash is new go in; the ids of those that went in come back (a collision with
 /// any stored code, however unlikely, is simply drawn again). The studio may not read hashes
@@ -190,6 +194,15 @@ async fn require_own_release(db: &impl GenericClient, release: ReleaseId) -> Res
     }
 }
 
+/// What a new batch grants.
+enum Grants {
+    Release {
+        artist: ArtistId,
+        release: ReleaseId,
+    },
+    Credits(i32),
+}
+
 /// Issue a batch of codes for the artist's own `release`, in the caller's transaction.
 #[tracing::instrument(skip(tx, keys, input))]
 pub async fn issue_codes(
@@ -201,8 +214,46 @@ pub async fn issue_codes(
 ) -> Result<IssuedCodes, GateError> {
     let (max_uses, note) = validate(&input, OffsetDateTime::now_utc())?;
     require_own_release(tx, release).await?;
+    let grants = Grants::Release { artist, release };
+    let (batch, codes) = insert_batch(tx, keys, &grants, &input, max_uses, note).await?;
+    let statement = tx.prepare_cached(BATCH).await?;
+    let row = tx.query_one(&statement, &[&batch]).await?;
+    Ok(IssuedCodes {
+        batch: batch_from_row(&row),
+        codes,
+    })
+}
+
+/// Issue a batch of platform codes each worth `credits` (the operators' `hound credit-codes`,
+/// as the owner role), in the caller's transaction: the batch id and the codes, shown once.
+#[tracing::instrument(skip(tx, keys, input))]
+pub async fn issue_credit_codes(
+    tx: &Tx<'_>,
+    keys: &CodeKeys,
+    credits: i32,
+    input: NewCodes,
+) -> Result<(BatchId, Vec<String>), GateError> {
+    let (max_uses, note) = validate(&input, OffsetDateTime::now_utc())?;
+    if !(1..=MAX_CODE_CREDITS).contains(&credits) {
+        return Err(GateError::field("credits", "must be between 1 and 1000"));
+    }
+    insert_batch(tx, keys, &Grants::Credits(credits), &input, max_uses, note).await
+}
+
+async fn insert_batch(
+    tx: &Tx<'_>,
+    keys: &CodeKeys,
+    grants: &Grants,
+    input: &NewCodes,
+    max_uses: i32,
+    note: Option<String>,
+) -> Result<(BatchId, Vec<String>), GateError> {
     let batch = BatchId::generate();
     let issued = input.count as i32;
+    let (artist, release, kind, credits) = match grants {
+        Grants::Release { artist, release } => (Some(*artist), Some(*release), "release", None),
+        Grants::Credits(credits) => (None, None, "credits", Some(*credits)),
+    };
     let statement = tx.prepare_cached(INSERT_BATCH).await?;
     tx.execute(
         &statement,
@@ -210,6 +261,8 @@ pub async fn issue_codes(
             &batch,
             &artist,
             &release,
+            &kind,
+            &credits,
             &issued,
             &max_uses,
             &input.expires_at,
@@ -245,12 +298,7 @@ pub async fn issue_codes(
             }
         }
     }
-    let statement = tx.prepare_cached(BATCH).await?;
-    let row = tx.query_one(&statement, &[&batch]).await?;
-    Ok(IssuedCodes {
-        batch: batch_from_row(&row),
-        codes,
-    })
+    Ok((batch, codes))
 }
 
 /// The batches of the artist's own `release`, newest first.

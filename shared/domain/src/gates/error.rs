@@ -42,6 +42,17 @@ impl From<tokio_postgres::Error> for GateError {
     }
 }
 
+/// A ledger error while granting credits: the database's, or a server fault (a credits grant
+/// neither overdraws nor conflicts: the redemption row already makes it once per listener).
+impl From<crate::money::MoneyError> for GateError {
+    fn from(err: crate::money::MoneyError) -> Self {
+        match err {
+            crate::money::MoneyError::Db(db) => GateError::Db(db),
+            other => GateError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl From<FieldErrors> for GateError {
     fn from(fields: FieldErrors) -> Self {
         GateError::Invalid(fields)

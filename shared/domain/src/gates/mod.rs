@@ -13,8 +13,9 @@ mod throttle;
 
 pub use checkin::{CheckedIn, Checkin, CheckinRequest, check_in, distance_m};
 pub use codes::{
-    Batch, Batches, CODE_ALPHABET, CODE_LEN, IssuedCodes, MAX_CODES_PER_BATCH, NewCodes,
-    generate_code, issue_codes, list_batches, normalise_code, revoke_batch,
+    Batch, Batches, CODE_ALPHABET, CODE_LEN, IssuedCodes, MAX_CODE_CREDITS, MAX_CODES_PER_BATCH,
+    NewCodes, generate_code, issue_codes, issue_credit_codes, list_batches, normalise_code,
+    revoke_batch,
 };
 pub use error::{GateError, Outcome};
 pub use events::{

@@ -13,6 +13,7 @@ use super::keys::CodeKeys;
 use super::throttle::{self, Gate};
 use crate::db::{self, Setting, Tx};
 use crate::ids::{ReleaseId, UserId};
+use crate::money;
 
 /// `POST /v1/redeem`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -22,11 +23,12 @@ pub struct RedeemRequest {
     pub code: String,
 }
 
-/// What a gate gave: today, a release to stream (credits arrive with the ledger).
+/// What a gate gave: a release to stream, or credits (a `grant` entry in the caller's ledger).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Grant {
     Release { release_id: ReleaseId },
+    Credits { credits: i64 },
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -35,7 +37,7 @@ pub struct Redeemed {
 }
 
 const FIND: &str = "\
-    SELECT c.id, b.release_id, b.expires_at, b.revoked_at
+    SELECT c.id, b.release_id, b.credits, b.expires_at, b.revoked_at
       FROM access_codes c JOIN code_batches b ON b.id = c.batch_id
      WHERE c.code_hash = ANY ($1)";
 
@@ -93,15 +95,14 @@ async fn take(
         return Err(GateError::Expired);
     }
     let code_id: uuid::Uuid = row.get("id");
-    let release_id: ReleaseId = row.get("release_id");
+    let release_id: Option<ReleaseId> = row.get("release_id");
     let entitled = tx.prepare_cached(ENTITLED).await?;
+    let already = match release_id {
+        Some(release) => tx.query_opt(&entitled, &[&user, &release]).await?.is_some(),
+        None => false,
+    };
     let record = tx.prepare_cached(RECORD).await?;
-    if tx
-        .query_opt(&entitled, &[&user, &release_id])
-        .await?
-        .is_some()
-        || tx.execute(&record, &[&code_id, &user]).await? == 0
-    {
+    if already || tx.execute(&record, &[&code_id, &user]).await? == 0 {
         return Err(GateError::Conflict {
             code: "already_redeemed",
             message: "You have already redeemed this code, or already have this release.",
@@ -114,10 +115,33 @@ async fn take(
             message: "This code has been used as many times as it allows.",
         });
     }
-    let entitle = tx.prepare_cached(ENTITLE).await?;
-    tx.execute(&entitle, &[&user, &release_id]).await?;
-    tracing::info!(%release_id, "code redeemed");
-    Ok(Redeemed {
-        grant: Grant::Release { release_id },
-    })
+    let grant = match (release_id, row.get::<_, Option<i32>>("credits")) {
+        (Some(release_id), _) => {
+            let entitle = tx.prepare_cached(ENTITLE).await?;
+            tx.execute(&entitle, &[&user, &release_id]).await?;
+            Grant::Release { release_id }
+        }
+        (None, Some(credits)) => {
+            let credits = i64::from(credits);
+            let account = money::lock_account(tx, user).await?;
+            money::post(
+                tx,
+                account,
+                &money::Posting::available(
+                    money::EntryKind::Grant,
+                    credits,
+                    format!("code:{code_id}:{user}"),
+                ),
+            )
+            .await?;
+            Grant::Credits { credits }
+        }
+        (None, None) => {
+            return Err(GateError::Internal(anyhow::anyhow!(
+                "batch of code {code_id} grants nothing"
+            )));
+        }
+    };
+    tracing::info!(?grant, "code redeemed");
+    Ok(Redeemed { grant })
 }

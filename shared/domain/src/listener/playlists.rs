@@ -19,8 +19,9 @@ use crate::fields::{self, FieldErrors};
 use crate::ids::{PlaylistId, TrackId, UserId};
 use crate::paging::{Page, PageRequest};
 
-/// Live playlists a listener may keep (the one place the limit lives; plans may raise it).
-pub const MAX_PLAYLISTS: i32 = 50;
+/// Live playlists a `free` listener may keep; a plan may raise it (`crate::plans`, the one
+/// place limits live).
+pub const MAX_PLAYLISTS: i32 = crate::plans::FREE_MAX_PLAYLISTS;
 /// Tracks a playlist may hold.
 pub const MAX_PLAYLIST_TRACKS: i32 = 100;
 /// How long a deleted playlist can be restored.
@@ -147,6 +148,10 @@ async fn lock_quota(db: &impl GenericClient, owner: UserId) -> Result<i32, Liste
     Ok(row.get("live"))
 }
 
+async fn max_playlists(db: &impl GenericClient, owner: UserId) -> Result<i32, ListenerError> {
+    Ok(crate::plans::plan_of(db, owner).await?.max_playlists())
+}
+
 async fn add_to_quota(
     db: &impl GenericClient,
     owner: UserId,
@@ -175,7 +180,7 @@ pub async fn create_playlist(
     if let Some(rules) = &fields.rules {
         compile(rules)?;
     }
-    if lock_quota(db, owner).await? >= MAX_PLAYLISTS {
+    if lock_quota(db, owner).await? >= max_playlists(db, owner).await? {
         return Err(conflict(
             "limit_reached",
             "You have as many playlists as your plan allows.",
@@ -333,7 +338,7 @@ pub async fn restore_playlist(
     if OffsetDateTime::now_utc() - deleted_at > time::Duration::days(RESTORE_DAYS) {
         return Err(ListenerError::NotFound);
     }
-    if live >= MAX_PLAYLISTS {
+    if live >= max_playlists(db, owner).await? {
         return Err(conflict(
             "limit_reached",
             "You have as many playlists as your plan allows.",

@@ -19,6 +19,9 @@ pub enum MoneyError {
         code: &'static str,
         message: &'static str,
     },
+    /// Stripe refused the payment (a declined card, no payment method); its message.
+    #[error("payment declined: {0}")]
+    Declined(String),
     /// Stripe could not be reached or refused the call.
     #[error("payments provider: {0:#}")]
     Payments(anyhow::Error),

@@ -75,8 +75,12 @@ pub struct Entry {
     /// Change of the available credits (negative: spent or taken).
     pub amount: i64,
     pub held_delta: i64,
+    /// Change of the credits owed: positive when a shortfall is recorded, negative when later
+    /// credits settle it.
+    pub debt_delta: i64,
     pub balance_after: i64,
     pub held_after: i64,
+    pub debt_after: i64,
     pub release_id: Option<ReleaseId>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -109,11 +113,13 @@ const INSERT_ENTRY: &str = "\
 const UPDATE_ACCOUNT: &str = "\
     UPDATE credit_accounts SET available = $2, held = $3, debt = $4 WHERE id = $1";
 
+const BOOKED: &str = "SELECT 1 FROM credit_entries WHERE kind = $1 AND external_id = $2";
+
 const BALANCES: &str = "SELECT available, held, debt FROM credit_accounts WHERE user_id = $1";
 
 const ENTRIES: &str = "\
-    SELECT e.id, e.kind, e.amount, e.held_delta, e.balance_after, e.held_after, e.release_id,
-           e.created_at
+    SELECT e.id, e.kind, e.amount, e.held_delta, e.debt_delta, e.balance_after, e.held_after,
+           e.debt_after, e.release_id, e.created_at
       FROM credit_entries e JOIN credit_accounts a ON a.id = e.account_id
      WHERE a.user_id = $1
        AND ($2::timestamptz IS NULL OR (e.created_at, e.id) < ($2, $3))
@@ -131,6 +137,16 @@ pub async fn lock_account(tx: &Tx<'_>, user: UserId) -> Result<Balances, MoneyEr
     Ok(balances(&tx.query_one(&lock, &[&user]).await?))
 }
 
+const LOCK_ACCOUNT_ID: &str = "\
+    SELECT id, available, held, debt FROM credit_accounts WHERE id = $1 FOR UPDATE";
+
+/// Lock the account `id` for the rest of the transaction (service contexts, which know the
+/// account rather than its user).
+pub async fn lock_account_id(tx: &Tx<'_>, id: Uuid) -> Result<Balances, MoneyError> {
+    let lock = tx.prepare_cached(LOCK_ACCOUNT_ID).await?;
+    Ok(balances(&tx.query_one(&lock, &[&id]).await?))
+}
+
 fn balances(row: &tokio_postgres::Row) -> Balances {
     Balances {
         account: row.get("id"),
@@ -142,7 +158,8 @@ fn balances(row: &tokio_postgres::Row) -> Balances {
 
 /// Post one entry to a locked account; the balances it leaves come back. Refused when it would
 /// take a balance below zero (`InsufficientCredits`), and when its cause was already booked
-/// (`Conflict { code: "already_booked" }`).
+/// (`Conflict { code: "already_booked" }`). Credits arriving while a debt is recorded settle it
+/// first: a second entry (`debt`, both negative) takes what they cover.
 pub async fn post(
     tx: &Tx<'_>,
     account: Balances,
@@ -160,12 +177,52 @@ pub async fn post(
             price: -posting.amount,
         });
     }
+    let id = Uuid::now_v7();
+    insert_entry(tx, id, posting, &after).await?;
+    let mut last = after;
+    let settle = after.available.min(after.debt);
+    if posting.amount > 0 && settle > 0 {
+        last = Balances {
+            available: after.available - settle,
+            debt: after.debt - settle,
+            ..after
+        };
+        let settlement = Posting {
+            kind: EntryKind::Debt,
+            amount: -settle,
+            held_delta: 0,
+            debt_delta: -settle,
+            external_id: format!("settle:{id}"),
+            release_id: None,
+        };
+        insert_entry(tx, Uuid::now_v7(), &settlement, &last).await?;
+        tracing::info!(
+            settle,
+            debt_left = last.debt,
+            "debt settled from new credits"
+        );
+    }
+    let update = tx.prepare_cached(UPDATE_ACCOUNT).await?;
+    tx.execute(
+        &update,
+        &[&last.account, &last.available, &last.held, &last.debt],
+    )
+    .await?;
+    Ok(last)
+}
+
+async fn insert_entry(
+    tx: &Tx<'_>,
+    id: Uuid,
+    posting: &Posting,
+    after: &Balances,
+) -> Result<(), MoneyError> {
     let insert = tx.prepare_cached(INSERT_ENTRY).await?;
     tx.execute(
         &insert,
         &[
-            &Uuid::now_v7(),
-            &account.account,
+            &id,
+            &after.account,
             &posting.kind,
             &posting.amount,
             &posting.held_delta,
@@ -185,13 +242,17 @@ pub async fn post(
         },
         _ => e.into(),
     })?;
-    let update = tx.prepare_cached(UPDATE_ACCOUNT).await?;
-    tx.execute(
-        &update,
-        &[&after.account, &after.available, &after.held, &after.debt],
-    )
-    .await?;
-    Ok(after)
+    Ok(())
+}
+
+/// Whether an entry of `kind` for `external_id` was booked already (read under the account's
+/// lock, so the answer holds for the rest of the transaction).
+pub async fn booked(tx: &Tx<'_>, kind: EntryKind, external_id: &str) -> Result<bool, MoneyError> {
+    let statement = tx.prepare_cached(BOOKED).await?;
+    Ok(tx
+        .query_opt(&statement, &[&kind, &external_id])
+        .await?
+        .is_some())
 }
 
 /// The welcome grant, in the signup transaction: the account opens with `WELCOME_CREDITS`.
@@ -231,8 +292,10 @@ pub async fn credits(
             kind: row.get("kind"),
             amount: row.get("amount"),
             held_delta: row.get("held_delta"),
+            debt_delta: row.get("debt_delta"),
             balance_after: row.get("balance_after"),
             held_after: row.get("held_after"),
+            debt_after: row.get("debt_after"),
             release_id: row.get("release_id"),
             created_at: row.get("created_at"),
         })

@@ -1,4 +1,4 @@
-//! Stripe: the few calls Hound makes (create a PaymentIntent) and the webhook's signature
+//! Stripe: the few calls Hound makes (PaymentIntents, customers, subscriptions) and the webhook's signature
 //! check. Written by hand, on purpose: one endpoint over HTTP does not need `async-stripe`'s
 //! generated client (minutes of build and megabytes of binary for two calls), and its webhook
 //! helper keeps only the last `v1` signature, while a secret roll needs any of several to match.
@@ -9,17 +9,20 @@ use anyhow::{Context as _, anyhow};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 
 /// Stripe's default tolerance for a signed webhook's timestamp.
 pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
 
-/// The Stripe API: its base (Stripe itself in AWS, `localstripe` locally) and secret key.
+/// The Stripe API: its base (Stripe itself in AWS, `localstripe` locally), secret key, and the
+/// price (a `plan` in the 2017-08-15 API shape localstripe speaks) of the `pro` subscription.
 #[derive(Clone)]
 pub struct StripeApi {
     base: String,
     key: SecretString,
+    pro_plan: String,
     http: reqwest::Client,
 }
 
@@ -27,15 +30,31 @@ impl std::fmt::Debug for StripeApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StripeApi")
             .field("base", &self.base)
+            .field("pro_plan", &self.pro_plan)
             .finish()
     }
 }
+
+/// The `pro` plan's id when `STRIPE_PRO_PLAN` is not set (`make dev` creates it locally).
+pub const DEFAULT_PRO_PLAN: &str = "hound_pro";
 
 /// A created PaymentIntent: what the client confirms with.
 #[derive(Debug, Deserialize)]
 pub struct PaymentIntent {
     pub id: String,
     pub client_secret: String,
+}
+
+/// A Stripe call that did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum StripeError {
+    /// Stripe answered and said no (a declined card, a missing payment method: the caller's
+    /// doing). Stripe's own message, for the client.
+    #[error("Stripe refused ({status}): {message}")]
+    Refused { status: u16, message: String },
+    /// Stripe could not be reached, or answered with a server error.
+    #[error("Stripe unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
 }
 
 impl StripeApi {
@@ -48,16 +67,72 @@ impl StripeApi {
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             key,
+            pro_plan: DEFAULT_PRO_PLAN.to_owned(),
             http,
         })
     }
 
-    /// `STRIPE_API_BASE` (default `https://api.stripe.com`) and `STRIPE_SECRET_KEY` (secret).
+    /// The same client with another `pro` plan id.
+    pub fn with_pro_plan(mut self, plan: &str) -> Self {
+        plan.clone_into(&mut self.pro_plan);
+        self
+    }
+
+    pub fn pro_plan(&self) -> &str {
+        &self.pro_plan
+    }
+
+    /// `STRIPE_API_BASE` (default `https://api.stripe.com`), `STRIPE_SECRET_KEY` (secret) and
+    /// `STRIPE_PRO_PLAN` (default `hound_pro`).
     pub fn from_env() -> anyhow::Result<Self> {
         let base = crate::config::optional_var("STRIPE_API_BASE")?
             .unwrap_or_else(|| "https://api.stripe.com".to_owned());
         let key = SecretString::from(crate::config::required_var("STRIPE_SECRET_KEY")?);
-        Self::new(&base, key)
+        let plan = crate::config::optional_var("STRIPE_PRO_PLAN")?
+            .unwrap_or_else(|| DEFAULT_PRO_PLAN.to_owned());
+        Ok(Self::new(&base, key)?.with_pro_plan(&plan))
+    }
+
+    /// POST a form to `path`; `idempotency` makes a retried call act once.
+    pub async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        idempotency: Option<&str>,
+    ) -> Result<Value, StripeError> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(self.key.expose_secret(), Some(""))
+            .form(form);
+        if let Some(key) = idempotency {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| StripeError::Unavailable(anyhow!(e).context("calling Stripe")))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        if status.is_client_error() && status.as_u16() != 401 && status.as_u16() != 429 {
+            let message = body["error"]["message"]
+                .as_str()
+                .unwrap_or("The payment was refused.")
+                .chars()
+                .take(300)
+                .collect();
+            return Err(StripeError::Refused {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        Err(StripeError::Unavailable(anyhow!(
+            "Stripe answered {status}: {:.300}",
+            body.to_string()
+        )))
     }
 
     /// Create a PaymentIntent for `amount` (smallest currency unit) tagged with our order id;
@@ -74,24 +149,11 @@ impl StripeApi {
             ("currency", currency),
             ("metadata[order_id]", order_id),
         ];
-        let response = self
-            .http
-            .post(format!("{}/v1/payment_intents", self.base))
-            .basic_auth(self.key.expose_secret(), Some(""))
-            .header("Idempotency-Key", order_id)
-            .form(&form)
-            .send()
+        let body = self
+            .post("/v1/payment_intents", &form, Some(order_id))
             .await
-            .context("calling Stripe")?;
-        let status = response.status();
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(anyhow!("Stripe answered {status}: {body:.300}"));
-        }
-        response
-            .json::<PaymentIntent>()
-            .await
-            .context("reading Stripe's PaymentIntent")
+            .map_err(|e| anyhow!(e))?;
+        serde_json::from_value(body).context("reading Stripe's PaymentIntent")
     }
 }
 

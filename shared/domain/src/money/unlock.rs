@@ -1,6 +1,9 @@
-//! Spending credits: buying a `paid` release outright. The usage entry and the entitlement are
-//! written in one transaction under the account's lock, so of any number of concurrent unlocks
-//! only those the balance covers succeed, and the balance ends at zero, never below.
+//! Spending credits: buying a `paid` release outright, or pre-ordering a scheduled one. The
+//! usage (or reserve) entry and the entitlement are written in one transaction under the
+//! account's lock, so of any number of concurrent unlocks only those the balance covers
+//! succeed, and the balance ends at zero, never below. A pre-order holds the price (`held`)
+//! until the maintenance schedule captures it at publication or releases it when the artist
+//! withdraws the release (preorder.rs); its entitlement opens the audio at publication.
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -28,11 +31,22 @@ pub struct Unlocked {
     pub entitlement: Entitlement,
     /// Credits left.
     pub available: i64,
+    /// Credits held for pre-orders (the price of this one included when it is one).
+    pub held: i64,
+    /// The release is scheduled: this is a pre-order, paid when it is published, released
+    /// back if the artist withdraws it.
+    pub preordered: bool,
 }
 
 const RELEASE: &str = "\
-    SELECT r.access, r.price_credits, release_reach(r, $2, NULL) AS reach
+    SELECT r.access, r.price_credits, release_reach(r, $2, NULL) AS reach,
+           release_effective_status(r.status, r.publish_at) = 'scheduled' AS scheduled
       FROM releases r WHERE r.id = $1";
+
+const ENTITLED: &str = "SELECT 1 FROM entitlements WHERE user_id = $1 AND release_id = $2";
+
+const PREORDER: &str = "\
+    INSERT INTO preorders (id, user_id, account_id, release_id, price) VALUES ($1, $2, $3, $4, $5)";
 
 const ENTITLE: &str = "\
     INSERT INTO entitlements (user_id, release_id, source) VALUES ($1, $2, 'paid')
@@ -64,11 +78,28 @@ pub async fn unlock(tx: &Tx<'_>, user: UserId, release: ReleaseId) -> Result<Unl
         }
     };
     // From here the account is locked: a concurrent unlock of the same release waits, then
-    // finds its usage already booked.
+    // finds the entitlement already there.
     let account = ledger::lock_account(tx, user).await?;
-    let posting = Posting {
-        release_id: Some(release),
-        ..Posting::available(EntryKind::Usage, -price, format!("unlock:{user}:{release}"))
+    let entitled = tx.prepare_cached(ENTITLED).await?;
+    if tx.query_opt(&entitled, &[&user, &release]).await?.is_some() {
+        return Err(already());
+    }
+    let preordered: bool = row.get("scheduled");
+    let posting = if preordered {
+        let id = uuid::Uuid::now_v7();
+        let insert = tx.prepare_cached(PREORDER).await?;
+        tx.execute(&insert, &[&id, &user, &account.account, &release, &price])
+            .await?;
+        Posting {
+            held_delta: price,
+            release_id: Some(release),
+            ..Posting::available(EntryKind::Reserve, -price, format!("preorder:{id}"))
+        }
+    } else {
+        Posting {
+            release_id: Some(release),
+            ..Posting::available(EntryKind::Usage, -price, format!("unlock:{user}:{release}"))
+        }
     };
     let after = ledger::post(tx, account, &posting)
         .await
@@ -85,7 +116,7 @@ pub async fn unlock(tx: &Tx<'_>, user: UserId, release: ReleaseId) -> Result<Unl
         .await?
         .ok_or_else(already)?
         .get("created_at");
-    tracing::info!(%release, price, "release unlocked with credits");
+    tracing::info!(%release, price, preordered, "release unlocked with credits");
     Ok(Unlocked {
         entitlement: Entitlement {
             release_id: release,
@@ -94,6 +125,8 @@ pub async fn unlock(tx: &Tx<'_>, user: UserId, release: ReleaseId) -> Result<Unl
             created_at,
         },
         available: after.available,
+        held: after.held,
+        preordered,
     })
 }
 

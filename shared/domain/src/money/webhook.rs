@@ -3,7 +3,9 @@
 //! what it bought: a `purchase` entry of the pack's credits, or the release's entitlement.
 //! `charge.refunded` (a full refund) reverses it: the credits are taken back as far as the
 //! balance goes (`refund`) and the rest is recorded as owed (`debt`), or the entitlement is
-//! revoked. Events Hound does not act on are recorded and acknowledged.
+//! revoked. `customer.subscription.*` set the listener's subscription state (and so their
+//! plan), never going back in time; `invoice.paid` books a paid period's credits once. Events
+//! Hound does not act on are recorded and acknowledged.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,8 +13,10 @@ use time::OffsetDateTime;
 
 use super::error::MoneyError;
 use super::ledger::{self, EntryKind, Posting};
+use super::subscription::status_rank;
 use crate::db::Tx;
 use crate::ids::{ReleaseId, UserId};
+use crate::plans::PRO_MONTHLY_CREDITS;
 
 /// The part of a Stripe event Hound reads.
 #[derive(Debug, Deserialize)]
@@ -80,9 +84,17 @@ pub async fn apply(tx: &Tx<'_>, event: &StripeEvent) -> Result<Applied, MoneyErr
     {
         return Ok(Applied::Duplicate);
     }
+    let object = &event.data.object;
     match event.kind.as_str() {
-        "payment_intent.succeeded" => payment_succeeded(tx, &event.data.object).await,
-        "charge.refunded" => charge_refunded(tx, &event.data.object).await,
+        "payment_intent.succeeded" => payment_succeeded(tx, object).await,
+        "charge.refunded" => charge_refunded(tx, object).await,
+        "customer.subscription.created" | "customer.subscription.updated" => {
+            subscription_changed(tx, object, created, false).await
+        }
+        "customer.subscription.deleted" => subscription_changed(tx, object, created, true).await,
+        // Stripe's `invoice.paid`; localstripe (and older API versions) say
+        // `invoice.payment_succeeded` for the same moment. Either books the period once.
+        "invoice.paid" | "invoice.payment_succeeded" => invoice_paid(tx, object).await,
         _ => Ok(Applied::Ignored),
     }
 }
@@ -195,5 +207,144 @@ async fn charge_refunded(tx: &Tx<'_>, charge: &Value) -> Result<Applied, MoneyEr
         }
     }
     tracing::info!(%order_id, "order refunded");
+    Ok(Applied::Applied)
+}
+
+const SUBSCRIBER: &str = "\
+    SELECT user_id, subscription_id, status, state_at, state_rank
+      FROM subscriptions WHERE customer_id = $1 FOR UPDATE";
+
+const SET_STATE: &str = "\
+    UPDATE subscriptions
+       SET subscription_id = $2, status = $3, current_period_end = $4,
+           cancel_at_period_end = $5, state_at = $6, state_rank = $7
+     WHERE user_id = $1";
+
+/// Statuses in which a subscription is still the listener's current one: news of another
+/// subscription does not replace it.
+const CURRENT: [&str; 6] = [
+    "incomplete",
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "paused",
+];
+
+/// A subscription's new state, unless an event already applied is newer (Stripe's `created`,
+/// then the lifecycle's order on a tie), or it is about a subscription the listener has
+/// replaced.
+async fn subscription_changed(
+    tx: &Tx<'_>,
+    subscription: &Value,
+    at: OffsetDateTime,
+    deleted: bool,
+) -> Result<Applied, MoneyError> {
+    let (Some(id), Some(customer)) = (
+        subscription["id"].as_str(),
+        subscription["customer"].as_str(),
+    ) else {
+        return Ok(Applied::Ignored);
+    };
+    let status = if deleted {
+        "canceled"
+    } else {
+        subscription["status"].as_str().unwrap_or_default()
+    };
+    let Some(rank) = status_rank(status) else {
+        tracing::warn!(status, "a subscription status Hound does not know");
+        return Ok(Applied::Ignored);
+    };
+    let statement = tx.prepare_cached(SUBSCRIBER).await?;
+    let Some(row) = tx.query_opt(&statement, &[&customer]).await? else {
+        tracing::warn!(customer, "a subscription of no customer of ours");
+        return Ok(Applied::Ignored);
+    };
+    let user: UserId = row.get("user_id");
+    let current: Option<String> = row.get("subscription_id");
+    let same = current.as_deref() == Some(id);
+    if !same && current.is_some() && CURRENT.contains(&row.get::<_, &str>("status")) {
+        tracing::info!(
+            subscription = id,
+            "news of a subscription the listener replaced"
+        );
+        return Ok(Applied::Ignored);
+    }
+    if same {
+        let state_at: Option<OffsetDateTime> = row.get("state_at");
+        let state_rank: i16 = row.get("state_rank");
+        if let Some(state_at) = state_at
+            && (at < state_at || (at == state_at && rank < state_rank))
+        {
+            tracing::info!(
+                subscription = id,
+                status,
+                "an older state arrived late: ignored"
+            );
+            return Ok(Applied::Ignored);
+        }
+    }
+    let period_end = subscription["current_period_end"]
+        .as_i64()
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+    let cancel_at_period_end = subscription["cancel_at_period_end"]
+        .as_bool()
+        .unwrap_or(false);
+    let set = tx.prepare_cached(SET_STATE).await?;
+    tx.execute(
+        &set,
+        &[
+            &user,
+            &id,
+            &status,
+            &period_end,
+            &cancel_at_period_end,
+            &at,
+            &rank,
+        ],
+    )
+    .await?;
+    tracing::info!(subscription = id, status, "subscription state applied");
+    Ok(Applied::Applied)
+}
+
+/// A paid invoice of a subscription: the period's credits, once per period.
+async fn invoice_paid(tx: &Tx<'_>, invoice: &Value) -> Result<Applied, MoneyError> {
+    let subscription = invoice["subscription"]
+        .as_str()
+        .or_else(|| invoice["parent"]["subscription_details"]["subscription"].as_str());
+    let (Some(subscription), Some(customer)) = (subscription, invoice["customer"].as_str()) else {
+        return Ok(Applied::Ignored);
+    };
+    if invoice["amount_paid"].as_i64().unwrap_or(0) <= 0 {
+        // A free period (a trial, a 100 % coupon) is not a paid one.
+        return Ok(Applied::Ignored);
+    }
+    // The period the invoice pays for: its subscription line's, else the invoice's own.
+    let period_start = invoice["lines"]["data"]
+        .as_array()
+        .and_then(|lines| lines.iter().find_map(|l| l["period"]["start"].as_i64()))
+        .or_else(|| invoice["period_start"].as_i64());
+    let Some(period_start) = period_start else {
+        return Ok(Applied::Ignored);
+    };
+    let statement = tx.prepare_cached(SUBSCRIBER).await?;
+    let Some(row) = tx.query_opt(&statement, &[&customer]).await? else {
+        tracing::warn!(customer, "an invoice of no customer of ours");
+        return Ok(Applied::Ignored);
+    };
+    let user: UserId = row.get("user_id");
+    let account = ledger::lock_account(tx, user).await?;
+    let cause = format!("period:{subscription}:{period_start}");
+    if ledger::booked(tx, EntryKind::Subscription, &cause).await? {
+        return Ok(Applied::Ignored);
+    }
+    ledger::post(
+        tx,
+        account,
+        &Posting::available(EntryKind::Subscription, PRO_MONTHLY_CREDITS, cause),
+    )
+    .await?;
+    tracing::info!(subscription, "a paid period's credits booked");
     Ok(Applied::Applied)
 }
