@@ -3,6 +3,7 @@
 
 mod ledger;
 mod listener;
+mod stats;
 mod taste;
 
 use std::time::{Duration, Instant};
@@ -60,6 +61,11 @@ async fn main() {
     // `BENCH_ONLY=taste make bench`: just the taste bench (it loads its own catalogues).
     if std::env::var("BENCH_ONLY").as_deref() == Ok("taste") {
         taste::run().await;
+        return;
+    }
+    // `BENCH_ONLY=stats make bench`: just the artist-stats bench.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("stats") {
+        stats::run().await;
         return;
     }
     // `BENCH_ONLY=ledger make bench`: just the ledger bench.
@@ -140,4 +146,5 @@ async fn main() {
     listener::run().await;
     ledger::run().await;
     taste::run().await;
+    stats::run().await;
 }

@@ -14,6 +14,23 @@ if [ "$PG_SOURCE" != env ]; then
     DATABASE_URL=$(pg_with_db "$PG_URL" postgres)
 fi
 export DATABASE_URL
-cargo build -q --release -p hound-bench
-cargo run -q --release -p hound-bench --bin hound-bench
-cargo run -q --release -p hound-bench --bin transcoder-bench
+functions=(-p auth -p studio -p listener -p redeem -p checkin -p stripe-webhook -p dead-letter
+           -p maintenance)
+case "${BENCH_ONLY:-}" in
+    # `BENCH_ONLY=taste|ledger|stats make bench`: one part of the in-process bench.
+    taste | ledger | stats)
+        cargo run -q --release -p hound-bench --bin hound-bench
+        ;;
+    # `BENCH_ONLY=cold make bench`: cold starts and binary sizes only.
+    cold)
+        cargo build -q --release -p hound-bench "${functions[@]}"
+        cargo run -q --release -p hound-bench --bin cold-start
+        ;;
+    "")
+        cargo build -q --release -p hound-bench "${functions[@]}"
+        cargo run -q --release -p hound-bench --bin hound-bench
+        cargo run -q --release -p hound-bench --bin transcoder-bench
+        cargo run -q --release -p hound-bench --bin cold-start
+        ;;
+    *) die "BENCH_ONLY is taste, ledger, stats or cold" ;;
+esac

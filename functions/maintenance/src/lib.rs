@@ -1,15 +1,18 @@
 //! The maintenance function, run by EventBridge schedules (infra/template.yaml): daily with
 //! `{"task": "partitions", "months_ahead": 2, "keep_days": 400}` (`hound partitions ensure` and
 //! `prune` in one call, so telemetry always has a partition to land in and old months go as whole
-//! partitions), hourly with `{"task": "janitors"}` (expired login failures), and every 15 minutes
-//! with `{"task": "co_listening"}` (what listeners play next, from the plays received since)
-//! and `{"task": "preorders"}` (held pre-orders captured at publication or released when
-//! their release was withdrawn).
+//! partitions); hourly with `{"task": "janitors"}` (expired login failures, drafts and gate
+//! failures, idle listening sessions, upload intents never completed); every 15 minutes with
+//! `{"task": "co_listening"}` (what listeners play next, from the plays received since) and
+//! `{"task": "stats"}` (the artists' daily stats); every 5 minutes with `{"task": "preorders"}`
+//! (held pre-orders captured at publication or released when their release was withdrawn).
 
+use hound_domain::aws::Storage;
 use hound_domain::db::{self, Pool};
 use hound_domain::listener::{self, CoListenRun};
 use hound_domain::money::{self, PreorderRun, Settled};
 use hound_domain::partitions;
+use hound_domain::stats::{self, StatsRun};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -21,20 +24,32 @@ pub enum Task {
         /// Keep this many days of plays and events; `null` keeps everything.
         keep_days: Option<u32>,
     },
-    /// Remove what has expired: login failures out of the throttle's window and drafts past
-    /// their 7 days, at most `limit` rows of each a run (the next run takes the rest).
+    /// Remove what has expired: login failures out of the throttle's window, drafts past their
+    /// 7 days, gate failures out of their hour, listening sessions idle for over an hour, and
+    /// upload intents never completed within a day (their objects deleted from S3), at most
+    /// `limit` rows of each a run (the next run takes the rest).
     Janitors {
         #[serde(default = "default_janitor_limit")]
         limit: i64,
     },
     /// Read the plays received since the last run into the co-listening counts.
     CoListening,
+    /// Roll up the plays received and saves made since the last run (up to `lag_secs` ago)
+    /// into the artists' daily stats.
+    Stats {
+        #[serde(default = "default_stats_lag")]
+        lag_secs: u32,
+    },
     /// Settle held pre-orders whose release was published (capture) or withdrawn or deleted
     /// (release), at most `limit` a run, each in its own transaction.
     Preorders {
         #[serde(default = "default_preorder_limit")]
         limit: i64,
     },
+}
+
+fn default_stats_lag() -> u32 {
+    stats::STATS_LAG_SECS
 }
 
 fn default_preorder_limit() -> i64 {
@@ -58,17 +73,43 @@ pub struct Report {
     pub drafts_removed: i32,
     /// Failed redeems and check-ins out of the throttle window, removed by the janitors.
     pub gate_failures_removed: u64,
+    /// Listening sessions idle for over an hour, removed by the janitors.
+    pub listening_sessions_removed: u64,
+    /// Upload intents never completed within a day: objects deleted, rows marked `abandoned`.
+    pub uploads_abandoned: u64,
     /// Counted plays read and (listener, pair) contributions recorded by a co-listening run.
     pub co_listening: Option<CoListenRun>,
     /// Pre-orders captured and released by a settling run.
     pub preorders: Option<PreorderRun>,
+    /// Track-days added to and release-days recounted by a stats run.
+    pub stats: Option<StatsRun>,
 }
 
-pub fn pool_from_env() -> anyhow::Result<Pool> {
-    db::pool(&db::PoolSettings::for_function(db::roles::MAINTENANCE)?)
+/// What the tasks run on: the database as `hound_maintenance`, and the buckets (the janitors
+/// delete what abandoned uploads left).
+pub struct Maintenance {
+    pub pool: Pool,
+    pub storage: Storage,
 }
 
-pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
+impl Maintenance {
+    pub fn new(pool: Pool, storage: Storage) -> Self {
+        Self { pool, storage }
+    }
+
+    /// `DATABASE_URL` (role `hound_maintenance`) and the buckets of `Storage::from_env`.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let pool = db::pool(&db::PoolSettings::for_function(db::roles::MAINTENANCE)?)?;
+        let config = hound_domain::aws::aws_config().await;
+        Ok(Self::new(pool, Storage::from_env(&config)?))
+    }
+
+    pub async fn handle(&self, task: Task) -> anyhow::Result<Report> {
+        handle(&self.pool, &self.storage, task).await
+    }
+}
+
+async fn handle(pool: &Pool, storage: &Storage, task: Task) -> anyhow::Result<Report> {
     let mut client = pool.get().await?;
     let now = time::OffsetDateTime::now_utc();
     match task {
@@ -99,16 +140,23 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
             let removed = hound_domain::auth::prune_login_failures(&client, limit).await?;
             let drafts = listener::purge_drafts(&client, limit as i32).await?;
             let gate_failures = hound_domain::gates::prune_gate_failures(&client, limit).await?;
+            let sessions = listener::prune_listening_sessions(&client, limit).await?;
+            let uploads =
+                hound_domain::uploads::abandon_stale_uploads(&client, storage, limit).await?;
             tracing::info!(
                 removed,
                 drafts,
                 gate_failures,
-                "expired login failures, drafts and gate failures removed"
+                sessions,
+                uploads,
+                "expired login failures, drafts, gate failures, idle sessions and abandoned uploads removed"
             );
             Ok(Report {
                 login_failures_removed: removed,
                 drafts_removed: drafts,
                 gate_failures_removed: gate_failures,
+                listening_sessions_removed: sessions,
+                uploads_abandoned: uploads,
                 ..Report::default()
             })
         }
@@ -132,6 +180,21 @@ pub async fn handle(pool: &Pool, task: Task) -> anyhow::Result<Report> {
             );
             Ok(Report {
                 preorders: Some(run),
+                ..Report::default()
+            })
+        }
+        Task::Stats { lag_secs } => {
+            anyhow::ensure!(lag_secs <= 3600, "lag_secs must be 0..=3600");
+            let tx = db::begin(&mut client).await?;
+            let run = stats::refresh_stats(&tx, lag_secs).await?;
+            tx.commit().await?;
+            tracing::info!(
+                track_days = run.track_days,
+                release_days = run.release_days,
+                "stats rolled up"
+            );
+            Ok(Report {
+                stats: Some(run),
                 ..Report::default()
             })
         }

@@ -5,11 +5,12 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hound_domain::logging::init();
-    let pool = maintenance::pool_from_env()?;
-    let pool = &pool;
+    let maintenance = maintenance::Maintenance::from_env().await?;
+    let maintenance = &maintenance;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<maintenance::Task>| async move {
-            maintenance::handle(pool, event.payload)
+            maintenance
+                .handle(event.payload)
                 .await
                 .map_err(lambda_runtime::Error::from)
         },

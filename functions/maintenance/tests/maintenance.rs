@@ -1,6 +1,14 @@
 //! The scheduled task with the schedule's own input (events/maintenance-partitions.json).
 
-use hound_testing::TestDb;
+use hound_testing::{TestAws, TestDb};
+
+/// The maintenance tasks over this test's database (as their own role) and its own buckets.
+async fn maintenance_for(db: &TestDb) -> maintenance::Maintenance {
+    maintenance::Maintenance::new(
+        db.pool_as(hound_domain::db::roles::MAINTENANCE),
+        TestAws::new().await.storage,
+    )
+}
 
 fn sample() -> maintenance::Task {
     let json = std::fs::read_to_string(concat!(
@@ -25,9 +33,7 @@ async fn partitions(db: &TestDb) -> Vec<String> {
 async fn the_schedule_creates_months_ahead_and_is_idempotent() {
     let db = TestDb::new().await;
     let before = partitions(&db).await;
-    let first = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), sample())
-        .await
-        .unwrap();
+    let first = maintenance_for(&db).await.handle(sample()).await.unwrap();
     assert!(!first.created.is_empty(), "months ahead are created");
     let after = partitions(&db).await;
     assert_eq!(after.len(), before.len() + first.created.len());
@@ -43,9 +49,7 @@ async fn the_schedule_creates_months_ahead_and_is_idempotent() {
         "{after:?}"
     );
     // Running again creates and drops nothing.
-    let second = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), sample())
-        .await
-        .unwrap();
+    let second = maintenance_for(&db).await.handle(sample()).await.unwrap();
     assert_eq!(second, maintenance::Report::default());
 }
 
@@ -54,9 +58,7 @@ async fn a_keep_window_shorter_than_telemetry_accepts_is_refused() {
     let db = TestDb::new().await;
     let task: maintenance::Task =
         serde_json::from_str(r#"{"task": "partitions", "keep_days": 7}"#).unwrap();
-    let err = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), task)
-        .await
-        .unwrap_err();
+    let err = maintenance_for(&db).await.handle(task).await.unwrap_err();
     assert!(err.to_string().contains("keep_days"), "{err}");
 }
 
@@ -73,15 +75,15 @@ async fn the_janitors_remove_expired_login_failures_only_and_in_bounded_runs() {
         )
         .await
         .unwrap();
-    let pool = db.pool_as(hound_domain::db::roles::MAINTENANCE);
+    let pool = maintenance_for(&db).await;
     let task = |limit: i64| -> maintenance::Task {
         serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
     };
-    let first = maintenance::handle(&pool, task(3)).await.unwrap();
+    let first = pool.handle(task(3)).await.unwrap();
     assert_eq!(first.login_failures_removed, 3, "a run is bounded");
-    let second = maintenance::handle(&pool, task(3)).await.unwrap();
+    let second = pool.handle(task(3)).await.unwrap();
     assert_eq!(second.login_failures_removed, 2);
-    let third = maintenance::handle(&pool, task(3)).await.unwrap();
+    let third = pool.handle(task(3)).await.unwrap();
     assert_eq!(third.login_failures_removed, 0, "idempotent once done");
     let left: Vec<String> = admin
         .query("SELECT email FROM login_failures", &[])
@@ -98,13 +100,7 @@ async fn the_janitors_remove_expired_login_failures_only_and_in_bounded_runs() {
     ))
     .unwrap();
     let sample: maintenance::Task = serde_json::from_str(&json).unwrap();
-    assert_eq!(
-        maintenance::handle(&pool, sample)
-            .await
-            .unwrap()
-            .login_failures_removed,
-        0
-    );
+    assert_eq!(pool.handle(sample).await.unwrap().login_failures_removed, 0);
 }
 
 #[tokio::test]
@@ -134,14 +130,14 @@ async fn the_janitors_remove_gate_failures_out_of_the_hour_only_and_in_bounded_r
         )
         .await
         .unwrap();
-    let pool = db.pool_as(hound_domain::db::roles::MAINTENANCE);
+    let pool = maintenance_for(&db).await;
     let task = |limit: i64| -> maintenance::Task {
         serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
     };
     let removed: Vec<u64> = [
-        maintenance::handle(&pool, task(3)).await.unwrap(),
-        maintenance::handle(&pool, task(3)).await.unwrap(),
-        maintenance::handle(&pool, task(3)).await.unwrap(),
+        pool.handle(task(3)).await.unwrap(),
+        pool.handle(task(3)).await.unwrap(),
+        pool.handle(task(3)).await.unwrap(),
     ]
     .iter()
     .map(|r| r.gate_failures_removed)
@@ -271,8 +267,9 @@ impl Catalogue {
         ))
         .unwrap();
         let task: maintenance::Task = serde_json::from_str(&json).unwrap();
-        let pool = self.db.pool_as(hound_domain::db::roles::MAINTENANCE);
-        maintenance::handle(&pool, task)
+        maintenance_for(&self.db)
+            .await
+            .handle(task)
             .await
             .unwrap()
             .co_listening
@@ -378,9 +375,7 @@ async fn the_janitors_purge_expired_drafts_only() {
         .await
         .unwrap();
     let task: maintenance::Task = serde_json::from_str(r#"{"task": "janitors"}"#).unwrap();
-    let report = maintenance::handle(&db.pool_as(hound_domain::db::roles::MAINTENANCE), task)
-        .await
-        .unwrap();
+    let report = maintenance_for(&db).await.handle(task).await.unwrap();
     assert_eq!(report.drafts_removed, 1);
     let left: i64 = admin
         .query_one("SELECT count(*) FROM drafts", &[])
@@ -388,4 +383,166 @@ async fn the_janitors_purge_expired_drafts_only() {
         .unwrap()
         .get(0);
     assert_eq!(left, 1);
+}
+
+#[tokio::test]
+async fn the_janitors_remove_sessions_idle_for_over_an_hour_only_and_in_bounded_runs() {
+    let db = TestDb::new().await;
+    let admin = db.pool.get().await.unwrap();
+    let mut users = Vec::new();
+    for n in 0..4 {
+        let (user, _) = hound_testing::sign_up(
+            &db,
+            hound_domain::auth::AccountKind::Listener,
+            &format!("beat{n}@example.com"),
+            "Beat",
+        )
+        .await;
+        users.push(*user.id.as_uuid());
+    }
+    for (user, minutes) in users.iter().zip([5, 61, 90, 600]) {
+        admin
+            .execute(
+                "INSERT INTO listening_sessions (user_id, last_beat_at)
+                 VALUES ($1, now() - make_interval(mins => $2))",
+                &[user, &minutes],
+            )
+            .await
+            .unwrap();
+    }
+    let pool = maintenance_for(&db).await;
+    let task = |limit: i64| -> maintenance::Task {
+        serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
+    };
+    let runs = [
+        pool.handle(task(2))
+            .await
+            .unwrap()
+            .listening_sessions_removed,
+        pool.handle(task(2))
+            .await
+            .unwrap()
+            .listening_sessions_removed,
+        pool.handle(task(2))
+            .await
+            .unwrap()
+            .listening_sessions_removed,
+    ];
+    assert_eq!(runs, [2, 1, 0], "bounded, then done, then idempotent");
+    let left: Vec<uuid::Uuid> = admin
+        .query("SELECT user_id FROM listening_sessions", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(left, vec![users[0]], "the active listener stays");
+}
+
+#[tokio::test]
+async fn the_janitors_give_up_uploads_never_completed_within_a_day_and_delete_their_objects() {
+    let db = TestDb::new().await;
+    let aws = TestAws::new().await;
+    let admin = db.pool.get().await.unwrap();
+    let (artist, _) = hound_testing::sign_up(
+        &db,
+        hound_domain::auth::AccountKind::Artist,
+        "uploader@example.com",
+        "Uploader",
+    )
+    .await;
+    let release = uuid::Uuid::new_v4();
+    admin
+        .execute(
+            "INSERT INTO releases (id, artist_id, title, kind, share_token)
+             SELECT $1, id, 'Unfinished', 'album', md5(random()::text)
+               FROM artist_profiles WHERE user_id = $2",
+            &[&release, &artist.id],
+        )
+        .await
+        .unwrap();
+    // Three stale intents (two of them uploaded to, never completed), one fresh, one completed.
+    let bucket = aws.storage.covers_bucket.clone();
+    let mut stale = Vec::new();
+    for (n, (state, hours, uploaded)) in [
+        ("pending_upload", 30, true),
+        ("pending_upload", 25, true),
+        ("pending_upload", 48, false),
+        ("pending_upload", 1, true),
+        ("uploaded", 72, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = uuid::Uuid::new_v4();
+        let key = format!("covers/{id}.jpg");
+        admin
+            .execute(
+                "INSERT INTO assets (id, artist_id, release_id, kind, state, bucket, key, filename,
+                                     content_type, size_bytes, created_at)
+                 SELECT $1, r.artist_id, r.id, 'cover', $3::text::asset_state, $4, $5,
+                        'c.jpg', 'image/jpeg', 3, now() - make_interval(hours => $6)
+                   FROM releases r WHERE r.id = $2",
+                &[&id, &release, &state, &bucket, &key, &hours],
+            )
+            .await
+            .unwrap();
+        if uploaded {
+            aws.storage
+                .upload_bytes(&bucket, &key, b"jpg".to_vec(), "image/jpeg")
+                .await
+                .unwrap();
+        }
+        if n < 3 {
+            stale.push((id, key));
+        }
+    }
+    let pool = maintenance::Maintenance::new(
+        db.pool_as(hound_domain::db::roles::MAINTENANCE),
+        aws.storage.clone(),
+    );
+    let task = |limit: i64| -> maintenance::Task {
+        serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
+    };
+    let runs = [
+        pool.handle(task(2)).await.unwrap().uploads_abandoned,
+        pool.handle(task(2)).await.unwrap().uploads_abandoned,
+        pool.handle(task(2)).await.unwrap().uploads_abandoned,
+    ];
+    assert_eq!(runs, [2, 1, 0]);
+    for (id, key) in &stale {
+        let state: String = admin
+            .query_one("SELECT state::text FROM assets WHERE id = $1", &[id])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(state, "abandoned");
+        assert!(
+            aws.storage.head(&bucket, key).await.unwrap().is_none(),
+            "{key} deleted"
+        );
+    }
+    let untouched: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM assets WHERE state IN ('pending_upload', 'uploaded')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        untouched, 2,
+        "the fresh intent and the completed upload stay"
+    );
+    let objects = aws
+        .storage
+        .client()
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap()
+        .key_count()
+        .unwrap_or_default();
+    assert_eq!(objects, 2, "their objects stay");
 }

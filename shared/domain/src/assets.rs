@@ -30,6 +30,8 @@ pub enum AssetState {
     Ready,
     Failed,
     Superseded,
+    /// An upload intent never completed: given up by the janitors, its object deleted.
+    Abandoned,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

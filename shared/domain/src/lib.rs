@@ -1,5 +1,5 @@
 //! Hound's domain: the business rules and their SQL, by area (`auth`, `catalog`, `uploads`,
-//! `jobs`, `listener`, `gates`, `money`, `plans`), over the database, configuration and AWS clients they run on. It knows
+//! `jobs`, `listener`, `gates`, `money`, `plans`, `stats`), over the database, configuration and AWS clients they run on. It knows
 //! nothing of HTTP (that is `hound-http`) or of ffmpeg (`hound-media`); the functions under
 //! `functions/` are thin shells around it.
 
@@ -20,4 +20,5 @@ pub mod paging;
 pub mod partitions;
 pub mod plans;
 pub mod profiles;
+pub mod stats;
 pub mod uploads;

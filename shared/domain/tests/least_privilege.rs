@@ -18,6 +18,8 @@ const NO_USER_DATA: &[&str] = &[
     "co_listen_pairs",
     // How far the co-listening schedule has read plays: one timestamp.
     "co_listen_progress",
+    // How far the stats schedule has read plays and saves: two timestamps.
+    "stats_progress",
 ];
 
 async fn names(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
@@ -96,7 +98,7 @@ async fn no_function_role_can_change_the_schema_or_read_outside_its_grants() {
         (roles::LISTENER, "users"),
         (roles::WORKER, "saves"),
         (roles::DEAD_LETTER, "refresh_tokens"),
-        (roles::MAINTENANCE, "saves"),
+        (roles::MAINTENANCE, "refresh_tokens"),
         (roles::REDEEM, "releases"),
         (roles::CHECKIN, "users"),
     ];
@@ -371,6 +373,15 @@ async fn world(db: &TestDb) -> World {
              VALUES (gen_random_uuid(), $1, $2, $3, 5)",
             vec![&user, &batch, &release],
         ),
+        (
+            "INSERT INTO track_stat_days (track_id, release_id, day, counted)
+             VALUES ($1, $2, current_date, 1)",
+            vec![&track, &release],
+        ),
+        (
+            "INSERT INTO release_stat_days (release_id, day, counted) VALUES ($1, current_date, 1)",
+            vec![&release],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -581,6 +592,16 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "preorders",
             format!("user_id = '{}'", b.user),
             "status = status",
+        ),
+        (
+            "track_stat_days",
+            format!("track_id = '{}'", b.track),
+            "counted = counted",
+        ),
+        (
+            "release_stat_days",
+            format!("release_id = '{}'", b.release),
+            "counted = counted",
         ),
     ]
 }

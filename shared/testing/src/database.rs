@@ -1,5 +1,7 @@
 //! A private database per test, cloned from a migrated template that is built once per
-//! migration set (across test processes) and dropped when the test ends.
+//! migration set (across test processes) and dropped when the test ends. A test process that
+//! was killed cannot drop its databases; the next test process on the machine does
+//! (`sweep_leftover_databases`): each name carries the process id that made it.
 
 use std::str::FromStr;
 
@@ -15,6 +17,64 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// Every test database's name starts so, then the id of the process that made it.
+pub const TEST_DB_PREFIX: &str = "hound_test_";
+/// Databases one sweep drops at most (the next process's sweep takes the rest).
+pub const MAX_SWEEP: usize = 200;
+static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The process id a test database's name carries, if it is one (`hound_test_{pid}_{uuid}`).
+pub fn test_db_pid(name: &str) -> Option<u32> {
+    let (pid, id) = name.strip_prefix(TEST_DB_PREFIX)?.split_once('_')?;
+    (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Drop (at most `limit`) test databases whose process no longer runs on this machine: left by
+/// a test run that was killed before its databases could be dropped. Only where `/proc` tells
+/// which processes run (Linux), and only for this machine's processes: a cluster shared by test
+/// machines would need the host in the name too. Databases of the older naming (no process id)
+/// are left alone. The names dropped.
+pub async fn sweep_leftover_databases(
+    client: &tokio_postgres::Client,
+    limit: usize,
+) -> Vec<String> {
+    if !std::path::Path::new("/proc/self").exists() {
+        return Vec::new();
+    }
+    let names: Vec<String> = client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'hound\\_test\\_%' ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("listing test databases")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut dropped = Vec::new();
+    for name in names {
+        let Some(pid) = test_db_pid(&name) else {
+            continue;
+        };
+        if std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .is_ok()
+        {
+            dropped.push(name);
+        }
+        if dropped.len() >= limit {
+            break;
+        }
+    }
+    dropped
+}
+
 /// A database of one's own, dropped (forcefully) when the value is dropped.
 pub struct TestDb {
     pub pool: Pool,
@@ -26,8 +86,18 @@ impl TestDb {
     pub async fn new() -> Self {
         let admin = admin_url();
         let template = ensure_template(&admin).await;
-        let name = format!("hound_test_{}", uuid::Uuid::new_v4().simple());
+        let name = format!(
+            "{TEST_DB_PREFIX}{}_{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        );
         let (client, connection) = connect(&admin).await;
+        if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let dropped = sweep_leftover_databases(&client, MAX_SWEEP).await;
+            if !dropped.is_empty() {
+                eprintln!("dropped {} databases of killed test runs", dropped.len());
+            }
+        }
         let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
         // A template can be copied by many sessions at once, but not while someone is connected
         // to it; its builder disconnects before publishing it, so a retry only covers a straggler.

@@ -17,7 +17,9 @@ pub use accounts::{
     test_stripe,
 };
 pub use aws::{TestAws, aws_endpoint, moto_config};
-pub use database::{TestDb, admin_url};
+pub use database::{
+    MAX_SWEEP, TEST_DB_PREFIX, TestDb, admin_url, sweep_leftover_databases, test_db_pid,
+};
 pub use http::{Call, TestResponse};
 pub use media::{ffmpeg, ffprobe, music};
 pub use process::{ProcessGroup, WORKSPACE, Watch, free_port};

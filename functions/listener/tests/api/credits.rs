@@ -220,9 +220,13 @@ async fn settle_preorders(app: &App) -> (u32, u32) {
         .unwrap(),
     )
     .unwrap();
-    let report = maintenance::handle(&app.db.pool_as(hound_domain::db::roles::MAINTENANCE), task)
-        .await
-        .unwrap();
+    let report = maintenance::Maintenance::new(
+        app.db.pool_as(hound_domain::db::roles::MAINTENANCE),
+        app.aws.storage.clone(),
+    )
+    .handle(task)
+    .await
+    .unwrap();
     let run = report.preorders.expect("a pre-order run");
     (run.captured, run.released)
 }

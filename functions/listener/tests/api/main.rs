@@ -8,6 +8,7 @@ mod library;
 mod mixes;
 mod partitions;
 mod playlists;
+mod stats;
 mod stream;
 mod taste;
 mod telemetry;

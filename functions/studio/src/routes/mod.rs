@@ -3,6 +3,7 @@
 mod gates;
 mod profile;
 mod releases;
+mod stats;
 mod tracks;
 mod uploads;
 
@@ -17,4 +18,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tracks::router())
         .merge(uploads::router())
         .merge(gates::router())
+        .merge(stats::router())
 }

@@ -391,3 +391,23 @@ async fn a_cover_upload_completes_into_a_cover_job() {
         Some(app.aws.storage.covers_bucket.as_str())
     );
 }
+
+#[tokio::test]
+async fn an_upload_given_up_by_the_janitors_cannot_be_completed() {
+    let app = App::new().await;
+    let artist = app.account("artist", "band@example.com").await;
+    let (release, track) = release_with_track(&app, &artist).await;
+    let asset = uploaded_master(&app, &artist, &release, &track).await;
+    // A day later, the maintenance schedule gave it up (its object deleted, its row marked).
+    let client = app.db.pool.get().await.unwrap();
+    client
+        .execute(
+            "UPDATE assets SET state = 'abandoned' WHERE id = $1::text::uuid",
+            &[&asset],
+        )
+        .await
+        .unwrap();
+    let r = complete(&app, &artist, &asset).await;
+    assert_error(&r, 409, "upload_expired");
+    assert!(app.aws.drain_queue().await.is_empty());
+}

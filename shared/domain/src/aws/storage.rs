@@ -136,6 +136,15 @@ impl Storage {
             Err(e) => Err(unavailable("s3", e)),
         }
     }
+
+    /// Delete an object; one that is not there is already deleted.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Unavailable> {
+        match self.s3.delete_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("NoSuchKey") || e.code() == Some("NotFound") => Ok(()),
+            Err(e) => Err(unavailable("s3", e)),
+        }
+    }
 }
 
 impl Storage {

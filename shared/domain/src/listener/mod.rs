@@ -52,7 +52,7 @@ pub use suggest::{
 };
 pub use taste::{
     ACTIVE_FOR_SECS, LEARNING_RATE, NORM_BOUND, TASTE_DIMS, TasteVector, heartbeat, held,
-    preference, vote,
+    preference, prune_listening_sessions, vote,
 };
 pub use telemetry::{
     COUNTED_PLAY_MS, COUNTED_PLAYS_PER_DAY, IngestDetails, Ingested, Rejected, record_events,

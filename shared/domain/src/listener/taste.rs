@@ -171,6 +171,24 @@ pub async fn heartbeat(
     Ok(row.get("active_until"))
 }
 
+const PRUNE_SESSIONS: &str = "\
+    DELETE FROM listening_sessions WHERE user_id IN (
+        SELECT user_id FROM listening_sessions
+         WHERE last_beat_at < now() - make_interval(secs => $1)
+         ORDER BY last_beat_at LIMIT $2)";
+
+/// Remove at most `limit` sessions idle for longer than `ACTIVE_FOR_SECS` (the janitors, service
+/// context): they no longer count as active, so they are only rows. How many went.
+pub async fn prune_listening_sessions(
+    db: &impl GenericClient,
+    limit: i64,
+) -> Result<u64, ListenerError> {
+    let statement = db.prepare_cached(PRUNE_SESSIONS).await?;
+    Ok(db
+        .execute(&statement, &[&(ACTIVE_FOR_SECS as f64), &limit])
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

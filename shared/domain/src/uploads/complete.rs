@@ -104,6 +104,12 @@ pub async fn complete(
             message: "A newer upload has replaced this one.",
         });
     }
+    if asset.state == AssetState::Abandoned {
+        return Err(StudioError::Conflict {
+            code: "upload_expired",
+            message: "This upload was never completed and has expired: start a new one.",
+        });
+    }
     let job_id = JobId::for_asset(asset_id);
     let created = match jobs::enqueued(tx, job_id).await? {
         Some(true) => false,
