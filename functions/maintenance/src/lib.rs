@@ -5,12 +5,14 @@
 //! failures, idle listening sessions, upload intents never completed); every 15 minutes with
 //! `{"task": "co_listening"}` (what listeners play next, from the plays received since) and
 //! `{"task": "stats"}` (the artists' daily stats); every 5 minutes with `{"task": "preorders"}`
-//! (held pre-orders captured at publication or released when their release was withdrawn).
+//! (held pre-orders captured at publication or released when their release was withdrawn) and
+//! `{"task": "notifications"}` (mail still pending).
 
-use hound_domain::aws::Storage;
+use hound_domain::aws::{Mailer, Storage};
 use hound_domain::db::{self, Pool};
 use hound_domain::listener::{self, CoListenRun};
 use hound_domain::money::{self, PreorderRun, Settled};
+use hound_domain::notify::{self, SendRun};
 use hound_domain::partitions;
 use hound_domain::stats::{self, StatsRun};
 use serde::{Deserialize, Serialize};
@@ -34,6 +36,12 @@ pub enum Task {
     },
     /// Read the plays received since the last run into the co-listening counts.
     CoListening,
+    /// Send the notifications still pending (their first send failed, or nobody sent it yet),
+    /// at most `limit` a run.
+    Notifications {
+        #[serde(default = "default_notification_limit")]
+        limit: i64,
+    },
     /// Roll up the plays received and saves made since the last run (up to `lag_secs` ago)
     /// into the artists' daily stats.
     Stats {
@@ -46,6 +54,10 @@ pub enum Task {
         #[serde(default = "default_preorder_limit")]
         limit: i64,
     },
+}
+
+fn default_notification_limit() -> i64 {
+    500
 }
 
 fn default_stats_lag() -> u32 {
@@ -83,33 +95,59 @@ pub struct Report {
     pub preorders: Option<PreorderRun>,
     /// Track-days added to and release-days recounted by a stats run.
     pub stats: Option<StatsRun>,
+    /// Notifications sent (and failed, to be retried) by a run of `notifications` or
+    /// `preorders` (a captured pre-order mails its listener).
+    pub notifications: Option<SendRun>,
 }
 
-/// What the tasks run on: the database as `hound_maintenance`, and the buckets (the janitors
-/// delete what abandoned uploads left).
+/// What the tasks run on: the database as `hound_maintenance`, the buckets (the janitors
+/// delete what abandoned uploads left) and the mailer (notifications).
 pub struct Maintenance {
     pub pool: Pool,
     pub storage: Storage,
+    pub mailer: Mailer,
 }
 
 impl Maintenance {
-    pub fn new(pool: Pool, storage: Storage) -> Self {
-        Self { pool, storage }
+    pub fn new(pool: Pool, storage: Storage, mailer: Mailer) -> Self {
+        Self {
+            pool,
+            storage,
+            mailer,
+        }
     }
 
-    /// `DATABASE_URL` (role `hound_maintenance`) and the buckets of `Storage::from_env`.
+    /// `DATABASE_URL` (role `hound_maintenance`), the buckets of `Storage::from_env` and
+    /// `NOTIFY_FROM`.
     pub async fn from_env() -> anyhow::Result<Self> {
         let pool = db::pool(&db::PoolSettings::for_function(db::roles::MAINTENANCE)?)?;
         let config = hound_domain::aws::aws_config().await;
-        Ok(Self::new(pool, Storage::from_env(&config)?))
+        Ok(Self::new(
+            pool,
+            Storage::from_env(&config)?,
+            Mailer::from_env(&config)?,
+        ))
     }
 
     pub async fn handle(&self, task: Task) -> anyhow::Result<Report> {
-        handle(&self.pool, &self.storage, task).await
+        handle(self, task).await
     }
 }
 
-async fn handle(pool: &Pool, storage: &Storage, task: Task) -> anyhow::Result<Report> {
+/// Send what is due, in a transaction of its own, after the work that queued it committed.
+async fn send_notifications(
+    client: &mut db::PooledClient,
+    mailer: &Mailer,
+    limit: i64,
+) -> anyhow::Result<SendRun> {
+    let tx = db::begin(client).await?;
+    let run = notify::send_due(&tx, mailer, limit).await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+async fn handle(maintenance: &Maintenance, task: Task) -> anyhow::Result<Report> {
+    let (pool, storage) = (&maintenance.pool, &maintenance.storage);
     let mut client = pool.get().await?;
     let now = time::OffsetDateTime::now_utc();
     match task {
@@ -178,8 +216,23 @@ async fn handle(pool: &Pool, storage: &Storage, task: Task) -> anyhow::Result<Re
                 released = run.released,
                 "pre-orders settled"
             );
+            let sent = if run.captured > 0 {
+                Some(send_notifications(&mut client, &maintenance.mailer, limit).await?)
+            } else {
+                None
+            };
             Ok(Report {
                 preorders: Some(run),
+                notifications: sent,
+                ..Report::default()
+            })
+        }
+        Task::Notifications { limit } => {
+            anyhow::ensure!((1..=10_000).contains(&limit), "limit must be 1..=10000");
+            let run = send_notifications(&mut client, &maintenance.mailer, limit).await?;
+            tracing::info!(sent = run.sent, failed = run.failed, "notifications sent");
+            Ok(Report {
+                notifications: Some(run),
                 ..Report::default()
             })
         }

@@ -4,9 +4,11 @@ use hound_testing::{TestAws, TestDb};
 
 /// The maintenance tasks over this test's database (as their own role) and its own buckets.
 async fn maintenance_for(db: &TestDb) -> maintenance::Maintenance {
+    let aws = TestAws::new().await;
     maintenance::Maintenance::new(
         db.pool_as(hound_domain::db::roles::MAINTENANCE),
-        TestAws::new().await.storage,
+        aws.storage,
+        aws.mailer,
     )
 }
 
@@ -500,6 +502,7 @@ async fn the_janitors_give_up_uploads_never_completed_within_a_day_and_delete_th
     let pool = maintenance::Maintenance::new(
         db.pool_as(hound_domain::db::roles::MAINTENANCE),
         aws.storage.clone(),
+        aws.mailer.clone(),
     );
     let task = |limit: i64| -> maintenance::Task {
         serde_json::from_value(serde_json::json!({"task": "janitors", "limit": limit})).unwrap()
@@ -545,4 +548,79 @@ async fn the_janitors_give_up_uploads_never_completed_within_a_day_and_delete_th
         .key_count()
         .unwrap_or_default();
     assert_eq!(objects, 2, "their objects stay");
+}
+
+#[tokio::test]
+async fn pending_notifications_are_sent_and_failed_sends_retried_later_then_given_up() {
+    let db = TestDb::new().await;
+    let admin = db.pool.get().await.unwrap();
+    let (user, _) = hound_testing::sign_up(
+        &db,
+        hound_domain::auth::AccountKind::Listener,
+        &format!("mailed-{}@example.com", uuid::Uuid::new_v4().simple()),
+        "Mailed",
+    )
+    .await;
+    let to = format!("inbox-{}@example.com", uuid::Uuid::new_v4().simple());
+    for (cause, address) in [("good", to.as_str()), ("bad", "not an address")] {
+        admin
+            .execute(
+                "INSERT INTO notifications (id, user_id, to_email, kind, cause, subject, body)
+                 VALUES (gen_random_uuid(), $1, $2, 'job_ready', $3, 'Ready: Song', 'It is ready.')",
+                &[&user.id, &address, &cause],
+            )
+            .await
+            .unwrap();
+    }
+    let pool = maintenance_for(&db).await;
+    let task = || -> maintenance::Task {
+        serde_json::from_value(serde_json::json!({"task": "notifications"})).unwrap()
+    };
+    let run = pool.handle(task()).await.unwrap().notifications.unwrap();
+    assert_eq!((run.sent, run.failed), (1, 1));
+    let mail = hound_testing::mail_to(&to).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].subject, "Ready: Song");
+    let state = |cause: &'static str| {
+        let admin = &admin;
+        async move {
+            let row = admin
+                .query_one(
+                    "SELECT status::text, attempts, next_attempt_at > now() FROM notifications
+                      WHERE cause = $1",
+                    &[&cause],
+                )
+                .await
+                .unwrap();
+            (
+                row.get::<_, String>(0),
+                row.get::<_, i32>(1),
+                row.get::<_, bool>(2),
+            )
+        }
+    };
+    assert_eq!(state("good").await, ("sent".into(), 1, false));
+    assert_eq!(
+        state("bad").await,
+        ("pending".into(), 1, true),
+        "retried later"
+    );
+
+    // Nothing is due now: a second run sends nothing again.
+    let run = pool.handle(task()).await.unwrap().notifications.unwrap();
+    assert_eq!((run.sent, run.failed), (0, 0));
+    assert_eq!(hound_testing::mail_to(&to).await.len(), 1, "sent once");
+
+    // Its last attempt fails too: given up.
+    admin
+        .execute(
+            "UPDATE notifications SET next_attempt_at = now(), attempts = $1 - 1
+              WHERE cause = 'bad'",
+            &[&hound_domain::notify::MAX_ATTEMPTS],
+        )
+        .await
+        .unwrap();
+    let run = pool.handle(task()).await.unwrap().notifications.unwrap();
+    assert_eq!((run.sent, run.failed), (0, 1));
+    assert_eq!(state("bad").await.0, "failed");
 }

@@ -90,7 +90,11 @@ pub async fn worker_from_env() -> anyhow::Result<(Worker, Option<Backoff>)> {
     )?)?;
     let aws = hound_domain::aws::aws_config().await;
     let storage = hound_domain::aws::Storage::from_env(&aws)?;
-    let worker = Worker::new(pool, storage);
+    let mut worker = Worker::new(pool, storage);
+    // `NOTIFY_FROM` set: the artist is mailed as soon as a job ends (else by the schedule).
+    if hound_domain::config::optional_var("NOTIFY_FROM")?.is_some() {
+        worker = worker.with_mailer(hound_domain::aws::Mailer::from_env(&aws)?);
+    }
     let backoff = Backoff::from_env(&aws, worker.lease())?;
     Ok((worker, backoff))
 }

@@ -122,11 +122,30 @@ async fn a_wav_master_becomes_streamable_measured_renditions() {
     // Three renditions, two previews and the waveform; nothing of the master.
     let keys = fx.stream_keys().await;
     assert_eq!(keys.len(), 6, "{keys:?}");
+
+    // The artist is mailed that it is ready, once.
+    let mail = hound_testing::mail_to(&fx.artist_email).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].from, hound_testing::TEST_SENDER);
+    assert_eq!(mail[0].subject, "Ready: One");
+    assert!(mail[0].body.contains("\"Record\""), "{}", mail[0].body);
 }
 
 #[tokio::test]
 async fn a_flac_master_becomes_streamable_renditions() {
     let fx = Fixture::new().await;
+    // This artist chose not to be mailed when a job is ready (the studio's profile does this).
+    fx.db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE artist_profiles SET notification_prefs = '{\"job_ready\": false}' WHERE id = $1",
+            &[&fx.artist],
+        )
+        .await
+        .unwrap();
     let track = fx.track("Two").await;
     let flac = fx.music("two.flac", 20, &["-c:a", "flac", "-ar", "48000"]);
     let (_, job_id) = fx
@@ -136,6 +155,10 @@ async fn a_flac_master_becomes_streamable_renditions() {
     assert!(response.batch_item_failures.is_empty());
     let job = fx.job(job_id).await;
     assert_eq!(job["status"], "ready", "{job}");
+    assert!(
+        hound_testing::mail_to(&fx.artist_email).await.is_empty(),
+        "not mailed"
+    );
     assert_renditions(&fx, &job, 20.0).await;
     assert_eq!(fx.track_row(track).await["sample_rate_hz"], 48_000);
 }
@@ -312,6 +335,14 @@ async fn an_empty_object_is_corrupt() {
     let job = fx.job(job_id).await;
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error_code"], "corrupt");
+    let mail = hound_testing::mail_to(&fx.artist_email).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].subject, "Not processed: empty");
+    assert!(
+        mail[0].body.contains("could not be processed"),
+        "{}",
+        mail[0].body
+    );
 }
 
 #[tokio::test]

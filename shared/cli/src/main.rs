@@ -362,5 +362,15 @@ async fn local_aws() -> anyhow::Result<()> {
     }
     println!("export TRANSCODE_QUEUE_URL={queue_url}");
     println!("export TRANSCODE_DLQ_URL={dlq_url}");
+    // The notifications' sender, verified (moto keeps the mail: its /moto-api/data.json).
+    let sender = "noreply@hound.local";
+    let mailer = hound_domain::aws::Mailer::new(&config, sender.to_owned());
+    let _ = mailer
+        .client()
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await;
+    println!("export NOTIFY_FROM={sender}");
     Ok(())
 }

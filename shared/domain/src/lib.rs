@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod listener;
 pub mod logging;
 pub mod money;
+pub mod notify;
 pub mod paging;
 pub mod partitions;
 pub mod plans;

@@ -2,7 +2,8 @@
 //! edited by their artist under one set of rules (name, bio, links).
 
 use deadpool_postgres::GenericClient;
-use serde::Serialize;
+use postgres_types::Json;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -19,23 +20,51 @@ pub struct ArtistProfile {
     pub bio: String,
     pub links: Vec<String>,
     pub avatar_url: Option<String>,
+    /// Which of their transcode jobs' endings mail the artist.
+    pub notification_prefs: NotificationPrefs,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 
+/// Which emails an artist gets: a transcode job ready, a transcode job failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct NotificationPrefs {
+    pub job_ready: bool,
+    pub job_failed: bool,
+}
+
+impl Default for NotificationPrefs {
+    fn default() -> Self {
+        Self {
+            job_ready: true,
+            job_failed: true,
+        }
+    }
+}
+
+/// A change of some of the preferences (absent: unchanged).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPrefsChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_ready: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_failed: Option<bool>,
+}
+
 const INSERT_ARTIST: &str = "\
     INSERT INTO artist_profiles (id, user_id, name, slug) VALUES ($1, $2, $3, $4)
     ON CONFLICT (slug) DO NOTHING
-    RETURNING id, name, slug, bio, links, created_at, updated_at";
+    RETURNING id, name, slug, bio, links, notification_prefs, created_at, updated_at";
 
 const SELECT_ARTIST_BY_USER: &str = "\
-    SELECT id, name, slug, bio, links, created_at, updated_at
+    SELECT id, name, slug, bio, links, notification_prefs, created_at, updated_at
     FROM artist_profiles WHERE user_id = $1";
 
 const SELECT_ARTIST: &str = "\
-    SELECT id, name, slug, bio, links, created_at, updated_at
+    SELECT id, name, slug, bio, links, notification_prefs, created_at, updated_at
     FROM artist_profiles WHERE id = $1";
 
 const SELECT_ARTIST_ID: &str = "SELECT id FROM artist_profiles WHERE user_id = $1";
@@ -46,8 +75,11 @@ const SELECT_ARTIST_ID_BY_EMAIL: &str = "\
 
 const INSERT_LISTENER: &str = "INSERT INTO listener_profiles (user_id) VALUES ($1)";
 
-const UPDATE_ARTIST: &str =
-    "UPDATE artist_profiles SET name = $2, bio = $3, links = $4 WHERE id = $1";
+const UPDATE_ARTIST: &str = "\
+    UPDATE artist_profiles
+       SET name = $2, bio = $3, links = $4,
+           notification_prefs = notification_prefs || coalesce($5::jsonb, '{}')
+     WHERE id = $1";
 
 fn artist_from_row(row: &tokio_postgres::Row) -> ArtistProfile {
     ArtistProfile {
@@ -57,6 +89,21 @@ fn artist_from_row(row: &tokio_postgres::Row) -> ArtistProfile {
         bio: row.get("bio"),
         links: row.get("links"),
         avatar_url: None,
+        notification_prefs: row
+            .get::<_, Json<serde_json::Value>>("notification_prefs")
+            .0
+            .as_object()
+            .map(|prefs| NotificationPrefs {
+                job_ready: prefs
+                    .get("job_ready")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(true),
+                job_failed: prefs
+                    .get("job_failed")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(true),
+            })
+            .unwrap_or_default(),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     }
@@ -157,11 +204,13 @@ pub async fn artist(
         .map(|row| artist_from_row(&row)))
 }
 
-/// A profile edit, parsed: name 1–100 characters, bio ≤ 2000, ≤ 10 https links.
+/// A profile edit, parsed: name 1–100 characters, bio ≤ 2000, ≤ 10 https links; the
+/// notification preferences given are changed, the others kept.
 pub struct ProfileUpdate {
     name: String,
     bio: String,
     links: Vec<String>,
+    notification_prefs: Option<NotificationPrefsChange>,
 }
 
 impl ProfileUpdate {
@@ -193,10 +242,21 @@ impl ProfileUpdate {
             fields.insert("links", format!("{bad:?} is not an https URL"));
         }
         if fields.is_empty() {
-            Ok(Self { name, bio, links })
+            Ok(Self {
+                name,
+                bio,
+                links,
+                notification_prefs: None,
+            })
         } else {
             Err(fields)
         }
+    }
+
+    /// With these notification preferences changed.
+    pub fn with_notification_prefs(mut self, change: Option<NotificationPrefsChange>) -> Self {
+        self.notification_prefs = change;
+        self
     }
 }
 
@@ -208,9 +268,12 @@ pub async fn update_artist(
     update: ProfileUpdate,
 ) -> Result<Option<ArtistProfile>, DbError> {
     let statement = db.prepare_cached(UPDATE_ARTIST).await?;
+    let prefs = update
+        .notification_prefs
+        .map(|change| Json(serde_json::to_value(change).expect("booleans serialise")));
     db.execute(
         &statement,
-        &[&artist_id, &update.name, &update.bio, &update.links],
+        &[&artist_id, &update.name, &update.bio, &update.links, &prefs],
     )
     .await?;
     artist(db, artist_id).await

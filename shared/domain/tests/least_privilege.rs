@@ -382,6 +382,11 @@ async fn world(db: &TestDb) -> World {
             "INSERT INTO release_stat_days (release_id, day, counted) VALUES ($1, current_date, 1)",
             vec![&release],
         ),
+        (
+            "INSERT INTO notifications (id, user_id, to_email, kind, cause, subject, body)
+             VALUES (gen_random_uuid(), $1, $2, 'job_ready', 'job_ready:b', 'Ready', 'B')",
+            vec![&user, &email],
+        ),
     ];
     for (sql, params) in statements {
         client
@@ -602,6 +607,11 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             "release_stat_days",
             format!("release_id = '{}'", b.release),
             "counted = counted",
+        ),
+        (
+            "notifications",
+            format!("user_id = '{}'", b.user),
+            "attempts = attempts",
         ),
     ]
 }

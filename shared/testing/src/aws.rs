@@ -1,6 +1,7 @@
-//! moto for S3 and SQS: buckets and a queue of one's own per test.
+//! moto for S3, SQS and SES: buckets and a queue of one's own per test, a verified sender, and
+//! the mail moto kept.
 
-use hound_domain::aws::{Queue, Storage};
+use hound_domain::aws::{Mailer, Queue, Storage};
 use serde_json::Value;
 
 /// The S3/SQS endpoint tests use: `AWS_ENDPOINT_URL` (moto), default http://127.0.0.1:5000.
@@ -32,6 +33,60 @@ pub struct TestAws {
     pub config: aws_config::SdkConfig,
     pub storage: Storage,
     pub queue: Queue,
+    /// Sends as `TEST_SENDER`, verified on moto.
+    pub mailer: Mailer,
+}
+
+/// The sender tests mail as (verified on moto by `TestAws::new`).
+pub const TEST_SENDER: &str = "noreply@hound.test";
+
+/// One mail moto accepted.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub from: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The mail moto has accepted for `to` (moto's own API: every test's mail is there, so each
+/// test mails addresses of its own).
+pub async fn mail_to(to: &str) -> Vec<SentMail> {
+    // moto dumps every service's models; while other tests write S3 objects the dump may fail
+    // (a model it cannot serialise mid-change): ask again.
+    let mut data = Value::Null;
+    for attempt in 0..40 {
+        let answer = async {
+            reqwest::get(format!("{}/moto-api/data.json", aws_endpoint()))
+                .await?
+                .error_for_status()?
+                .json::<Value>()
+                .await
+        }
+        .await;
+        match answer {
+            Ok(value) => {
+                data = value;
+                break;
+            }
+            Err(e) if attempt == 39 => panic!("moto's data: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+        }
+    }
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == to))
+        })
+        .map(|m| SentMail {
+            from: m["source"].as_str().unwrap_or_default().to_owned(),
+            subject: m["subject"].as_str().unwrap_or_default().to_owned(),
+            body: m["body"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
 }
 
 impl TestAws {
@@ -67,10 +122,19 @@ impl TestAws {
             .queue_url
             .expect("queue url");
         let queue = Queue::new(&config, queue_url);
+        let mailer = Mailer::new(&config, TEST_SENDER.to_owned());
+        // Verified once for everyone; a second verification of the same identity is refused.
+        let _ = mailer
+            .client()
+            .create_email_identity()
+            .email_identity(TEST_SENDER)
+            .send()
+            .await;
         Self {
             config,
             storage,
             queue,
+            mailer,
         }
     }
 

@@ -16,7 +16,7 @@ pub use accounts::{
     PASSWORD, gate_env, jwt_env, keys_with, sign_up, stripe_base, test_gate_keys, test_keys,
     test_stripe,
 };
-pub use aws::{TestAws, aws_endpoint, moto_config};
+pub use aws::{SentMail, TEST_SENDER, TestAws, aws_endpoint, mail_to, moto_config};
 pub use database::{
     MAX_SWEEP, TEST_DB_PREFIX, TestDb, admin_url, sweep_leftover_databases, test_db_pid,
 };

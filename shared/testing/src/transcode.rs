@@ -23,6 +23,8 @@ pub struct Fixture {
     pub aws: TestAws,
     pub worker: Worker,
     pub artist: ArtistId,
+    /// The artist's address (notifications go there; moto keeps them).
+    pub artist_email: String,
     pub release_id: ReleaseId,
     pub dir: tempfile::TempDir,
 }
@@ -52,12 +54,14 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("scratch")).unwrap();
         let worker = Worker::new(db.pool_as(roles::WORKER), aws.storage.clone())
-            .with_scratch(dir.path().join("scratch"));
+            .with_scratch(dir.path().join("scratch"))
+            .with_mailer(aws.mailer.clone());
         Self {
             db,
             aws,
             worker,
             artist: ArtistId::from_uuid(artist),
+            artist_email: format!("artist-{user}@example.com"),
             release_id: ReleaseId::from_uuid(release_id),
             dir,
         }

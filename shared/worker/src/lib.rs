@@ -16,11 +16,11 @@ mod retry;
 
 use std::time::Duration;
 
-use hound_domain::aws::Storage;
+use hound_domain::aws::{Mailer, Storage};
 use hound_domain::db::{self, Pool};
 use hound_domain::ids::JobId;
 use hound_domain::jobs::{self, Claim, StepName, Unclaimed, Work};
-use hound_domain::uploads;
+use hound_domain::{notify, uploads};
 use uuid::Uuid;
 
 pub use retry::Retry;
@@ -61,7 +61,11 @@ pub struct Worker {
     owner: String,
     lease: Duration,
     scratch: std::path::PathBuf,
+    mailer: Option<Mailer>,
 }
+
+/// Notifications a worker sends after a job, at most.
+const NOTIFY_BATCH: i64 = 20;
 
 /// A job's scratch directory older than this was left by an attempt that was killed (a Lambda
 /// invocation lasts 15 minutes at most): nothing is still writing there.
@@ -105,7 +109,15 @@ impl Worker {
             owner: format!("worker-{}", Uuid::new_v4()),
             lease: DEFAULT_LEASE,
             scratch,
+            mailer: None,
         }
+    }
+
+    /// Mail the artist when a job ends (after its commit; without a mailer the maintenance
+    /// schedule sends what is pending).
+    pub fn with_mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// A shorter lease (tests of takeover).
@@ -185,7 +197,7 @@ impl Worker {
             scratch: &self.scratch,
         };
         let result = Box::pin(pipeline.process(&claim)).await;
-        match result {
+        let outcome = match result {
             Ok(()) => Ok(Outcome::Ready(job_id)),
             Err(Failure::Refused(refusal, step)) => {
                 tracing::info!(%job_id, code = refusal.code(), "file refused");
@@ -206,6 +218,33 @@ impl Worker {
                 self.release(job_id, &err.0).await;
                 Err(err)
             }
+        };
+        if matches!(outcome, Ok(Outcome::Ready(_) | Outcome::Refused(..))) {
+            self.notify().await;
+        }
+        outcome
+    }
+
+    /// Send the notifications the job's end queued, after its commit. Never fails the job:
+    /// what cannot be sent now stays pending for the maintenance schedule.
+    async fn notify(&self) {
+        let Some(mailer) = &self.mailer else {
+            return;
+        };
+        let result = async {
+            let mut client = db::connect(&self.pool).await?;
+            let tx = db::begin(&mut client).await?;
+            let run = notify::send_due(&tx, mailer, NOTIFY_BATCH).await?;
+            tx.commit().await?;
+            Ok::<_, hound_domain::db::DbError>(run)
+        }
+        .await;
+        match result {
+            Ok(run) if run.failed > 0 => {
+                tracing::warn!(?run, "some notifications wait for a retry")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "notifications wait for the schedule"),
         }
     }
 

@@ -223,6 +223,7 @@ async fn settle_preorders(app: &App) -> (u32, u32) {
     let report = maintenance::Maintenance::new(
         app.db.pool_as(hound_domain::db::roles::MAINTENANCE),
         app.aws.storage.clone(),
+        app.aws.mailer.clone(),
     )
     .handle(task)
     .await
@@ -340,6 +341,34 @@ async fn a_scheduled_paid_release_is_preordered_then_captured_at_publication_or_
         "a withdrawn pre-order takes its entitlement with it"
     );
     assert_eq!(settle_preorders(&app).await, (0, 0), "settled once");
+
+    // Who pre-ordered is mailed that it is out, once.
+    let title: String = app
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT title FROM releases WHERE id = $1", &[&kept])
+        .await
+        .unwrap()
+        .get(0);
+    let email: String = app
+        .db
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one("SELECT email FROM users WHERE id = $1", &[&fan.user_id])
+        .await
+        .unwrap()
+        .get(0);
+    let out: Vec<_> = hound_testing::mail_to(&email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject == format!("Out now: {title}"))
+        .collect();
+    assert_eq!(out.len(), 1, "{out:?}");
 }
 
 #[tokio::test]

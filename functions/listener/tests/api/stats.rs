@@ -26,6 +26,7 @@ async fn roll_up(app: &App) -> Value {
     let report = maintenance::Maintenance::new(
         app.db.pool_as(hound_domain::db::roles::MAINTENANCE),
         app.aws.storage.clone(),
+        app.aws.mailer.clone(),
     )
     .handle(serde_json::from_value(json!({"task": "stats", "lag_secs": 0})).unwrap())
     .await

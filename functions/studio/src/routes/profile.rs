@@ -2,7 +2,7 @@
 
 use axum::Json;
 use hound_domain::catalog;
-use hound_domain::profiles::{ArtistProfile, ProfileUpdate};
+use hound_domain::profiles::{ArtistProfile, NotificationPrefsChange, ProfileUpdate};
 use hound_http::{ApiError, Bearer, Db, JsonBody, commit};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -24,6 +24,8 @@ struct ProfileBody {
     /// At most 10 `https` links.
     #[schema(max_items = 10)]
     links: Option<Vec<String>>,
+    /// Which transcode job endings mail the artist; absent ones are kept.
+    notification_prefs: Option<NotificationPrefsChange>,
 }
 
 /// The caller's artist profile.
@@ -37,7 +39,7 @@ async fn show(bearer: Bearer, mut db: Db) -> Result<Json<ArtistProfile>, ApiErro
     Ok(Json(profile))
 }
 
-/// Replace the profile's name, bio and links.
+/// Replace the profile's name, bio and links, and change notification preferences.
 #[utoipa::path(put, path = "/v1/studio/profile", operation_id = "put_profile", request_body = ProfileBody, security(("bearer" = [])), responses(
     (status = 200, description = "The profile as stored.", body = ArtistProfile),
 ))]
@@ -47,7 +49,8 @@ async fn replace(
     JsonBody(body): JsonBody<ProfileBody>,
 ) -> Result<Json<ArtistProfile>, ApiError> {
     let (tx, artist) = as_artist(&mut db, &bearer).await?;
-    let update = ProfileUpdate::parse(&body.name, body.bio.as_deref(), body.links.as_deref())?;
+    let update = ProfileUpdate::parse(&body.name, body.bio.as_deref(), body.links.as_deref())?
+        .with_notification_prefs(body.notification_prefs);
     let profile = catalog::update_profile(&tx, artist, update).await?;
     commit(tx).await?;
     Ok(Json(profile))

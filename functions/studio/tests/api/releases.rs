@@ -32,6 +32,34 @@ async fn an_artist_edits_their_profile() {
     assert_eq!(r.body["links"], json!(["https://sigur-ros.example/"]));
     let shown = app.call(Call::get("/v1/studio/profile"), &artist).await;
     assert_eq!(shown.body["bio"], "From Reykjavík.");
+    assert_eq!(
+        shown.body["notification_prefs"],
+        json!({"job_ready": true, "job_failed": true}),
+        "both mails by default"
+    );
+
+    // One preference changed; the other kept, and kept again by a PUT that names none.
+    let quiet = json!({"name": "Sigur Rós", "notification_prefs": {"job_ready": false}});
+    let r = app
+        .call(Call::new("PUT", "/v1/studio/profile").json(&quiet), &artist)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["notification_prefs"],
+        json!({"job_ready": false, "job_failed": true})
+    );
+    let r = app
+        .call(Call::new("PUT", "/v1/studio/profile").json(&body), &artist)
+        .await;
+    assert_eq!(r.body["notification_prefs"]["job_ready"], false);
+    let unknown = json!({"name": "Sigur Rós", "notification_prefs": {"newsletter": true}});
+    let r = app
+        .call(
+            Call::new("PUT", "/v1/studio/profile").json(&unknown),
+            &artist,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
 
     let bad = json!({"name": "", "bio": "x".repeat(2001), "links": ["http://insecure.example/"]});
     let r = app

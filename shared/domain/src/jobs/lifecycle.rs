@@ -381,7 +381,8 @@ pub struct TrackAnalysis {
 }
 
 /// The job's end, in the caller's transaction (after [`hold`]): its outputs complete, the
-/// track's analysis (if this is still its master), the asset and the job ready.
+/// track's analysis (if this is still its master), the asset and the job ready, and the
+/// artist's notification queued (`notify`).
 pub async fn finish(
     tx: &Tx<'_>,
     job: &Claim,
@@ -419,10 +420,12 @@ pub async fn finish(
     tx.execute(&steps, &[&job.job_id]).await?;
     let ready = tx.prepare_cached(JOB_READY).await?;
     tx.execute(&ready, &[&job.job_id]).await?;
+    crate::notify::job_ended(tx, job.job_id, true).await?;
     Ok(())
 }
 
-/// Fail a job for good: status, error, the failing step (others skipped), asset and variants.
+/// Fail a job for good: status, error, the failing step (others skipped), asset and variants,
+/// and the artist's notification queued (`notify`).
 pub async fn fail(
     tx: &Tx<'_>,
     job_id: JobId,
@@ -439,6 +442,7 @@ pub async fn fail(
     tx.execute(&asset, &[&job_id]).await?;
     let variants = tx.prepare_cached(VARIANTS_FAILED).await?;
     tx.execute(&variants, &[&job_id]).await?;
+    crate::notify::job_ended(tx, job_id, false).await?;
     Ok(())
 }
 

@@ -109,6 +109,9 @@ pub async fn settle_preorder(
         _ => "released",
     };
     tx.execute(&settle, &[&preorder, &status]).await?;
+    if outcome == Settled::Captured {
+        crate::notify::preorder_published(tx, preorder).await?;
+    }
     if outcome == Settled::Released
         && let Some(user) = row.get::<_, Option<Uuid>>("user_id")
     {
