@@ -49,6 +49,8 @@ async fn the_demo_walk_passes_end_to_end() {
         ("COVERS_BUCKET", aws.storage.covers_bucket.clone()),
         ("STREAMS_BUCKET", aws.storage.streams_bucket.clone()),
         ("TRANSCODE_QUEUE_URL", queue_url.clone()),
+        // Verified on moto by TestAws: the worker and the schedule mail as it.
+        ("NOTIFY_FROM", hound_testing::TEST_SENDER.into()),
         ("LOG_FORMAT", "json".into()),
     ];
     env.extend(jwt_env("e2e"));
