@@ -76,6 +76,7 @@ fn environment() -> Vec<(String, String)> {
         ("STRIPE_API_BASE", "http://127.0.0.1:9".to_owned()),
         ("STRIPE_SECRET_KEY", "sk_test_bench".to_owned()),
         ("STRIPE_WEBHOOK_SECRETS", "whsec_bench".to_owned()),
+        ("NOTIFY_FROM", "noreply@bench.test".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
     ];
     vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
