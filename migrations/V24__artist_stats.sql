@@ -34,7 +34,9 @@ CREATE TABLE release_stat_days (
     PRIMARY KEY (release_id, day)
 );
 
--- How far the schedule has read plays and saves. No row-level security: it holds no user data.
+-- How far the schedule has read plays and saves.
+-- stats_progress holds no user data (two timestamps of the schedule's), so it has no row-level
+-- security, like co_listen_progress.
 CREATE TABLE stats_progress (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     plays_until    timestamptz NOT NULL,

@@ -286,8 +286,10 @@ async fn a_declined_card_is_a_402_and_the_listener_stays_free() {
         0,
         "no subscription recorded"
     );
-    let bad = subscribe(&app, &fan, json!({"payment_method": "pm with spaces"})).await;
-    assert_error(&bad, 400, "invalid_request");
+    for hostile in ["pm with spaces", "../customers/cus_x", "pm_1?expand=x"] {
+        let bad = subscribe(&app, &fan, json!({"payment_method": hostile})).await;
+        assert_error(&bad, 400, "invalid_request");
+    }
     let unknown = subscribe(&app, &fan, json!({"plan": "pro"})).await;
     assert_eq!(unknown.status, 400, "{}", unknown.body);
 }

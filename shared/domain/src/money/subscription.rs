@@ -145,7 +145,11 @@ pub async fn subscribe(
         return Err(already());
     }
     if let Some(pm) = request.payment_method.as_deref() {
-        if pm.is_empty() || pm.len() > 255 || !pm.bytes().all(|b| b.is_ascii_graphic()) {
+        // It goes into a Stripe URL path: Stripe's ids are letters, digits and underscores only.
+        if pm.is_empty()
+            || pm.len() > 255
+            || !pm.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(MoneyError::Invalid(crate::fields::one(
                 "payment_method",
                 "is not a Stripe PaymentMethod id",
