@@ -29,7 +29,7 @@ fn transcode(worker: &Worker, event: SqsEvent) -> impl Future<Output = SqsBatchR
 /// A dead-letter queue for the fixture's transcode queue, maxReceiveCount 3, and a one-second
 /// visibility timeout so returned messages come back quickly.
 async fn with_dlq(fx: &Fixture) -> String {
-    let sqs = fx.aws.queue.client();
+    let sqs = fx.aws.queue.client().await;
     let dlq_url = sqs
         .create_queue()
         .queue_name(format!(
@@ -86,7 +86,7 @@ async fn a_poisoned_job_is_recorded_failed_and_redriven_once_fixed() {
     let fx = Fixture::new().await;
     let dlq_url = with_dlq(&fx).await;
     // The cause: the streams bucket is missing, so every attempt fails at upload.
-    let s3 = fx.aws.storage.client();
+    let s3 = fx.aws.storage.client().await;
     s3.delete_bucket()
         .bucket(&fx.aws.storage.streams_bucket)
         .send()
@@ -152,6 +152,7 @@ async fn an_unreadable_message_is_kept_verbatim() {
     fx.aws
         .queue
         .client()
+        .await
         .send_message()
         .queue_url(fx.queue_url())
         .message_body("<not json>")

@@ -121,7 +121,7 @@ impl Maintenance {
     /// `NOTIFY_FROM`.
     pub async fn from_env() -> anyhow::Result<Self> {
         let pool = db::pool(&db::PoolSettings::for_function(db::roles::MAINTENANCE)?)?;
-        let config = hound_domain::aws::aws_config().await;
+        let config = hound_domain::aws::AwsConfig::from_env();
         Ok(Self::new(
             pool,
             Storage::from_env(&config)?,

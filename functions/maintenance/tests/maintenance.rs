@@ -540,6 +540,7 @@ async fn the_janitors_give_up_uploads_never_completed_within_a_day_and_delete_th
     let objects = aws
         .storage
         .client()
+        .await
         .list_objects_v2()
         .bucket(&bucket)
         .send()

@@ -27,7 +27,7 @@ pub struct AppState {
 
 impl AppState {
     pub async fn from_env() -> anyhow::Result<Self> {
-        let aws = hound_domain::aws::aws_config().await;
+        let aws = hound_domain::aws::AwsConfig::from_env();
         Ok(Self {
             backend: Backend::from_env(hound_domain::db::roles::STUDIO)?,
             storage: Storage::from_env(&aws)?,

@@ -516,7 +516,7 @@ async fn a_bad_message_fails_alone_in_its_batch() {
     let (_, job_id) = fx
         .upload(AssetKind::Master, Some(track), &wav, "audio/wav")
         .await;
-    let sqs = fx.aws.queue.client();
+    let sqs = fx.aws.queue.client().await;
     let bad = sqs
         .send_message()
         .queue_url(fx.queue_url())
@@ -568,6 +568,7 @@ async fn a_failed_message_comes_back_after_the_backoff_not_the_queue_timeout() {
     fx.aws
         .storage
         .client()
+        .await
         .delete_bucket()
         .bucket(&fx.aws.storage.streams_bucket)
         .send()

@@ -304,6 +304,7 @@ async fn local_aws() -> anyhow::Result<()> {
     for (var, bucket) in LOCAL_BUCKETS {
         if storage
             .client()
+            .await
             .head_bucket()
             .bucket(*bucket)
             .send()
@@ -312,6 +313,7 @@ async fn local_aws() -> anyhow::Result<()> {
         {
             storage
                 .client()
+                .await
                 .create_bucket()
                 .bucket(*bucket)
                 .send()
@@ -367,6 +369,7 @@ async fn local_aws() -> anyhow::Result<()> {
     let mailer = hound_domain::aws::Mailer::new(&config, sender.to_owned());
     let _ = mailer
         .client()
+        .await
         .create_email_identity()
         .email_identity(sender)
         .send()

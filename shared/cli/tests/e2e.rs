@@ -14,7 +14,7 @@ use hound_testing::{
 async fn the_demo_walk_passes_end_to_end() {
     let db = TestDb::new().await;
     let aws = TestAws::new().await;
-    let sqs = aws.queue.client();
+    let sqs = aws.queue.client().await;
     let queue_url = aws.queue.transcode_queue_url.clone();
     let dlq_url = sqs
         .create_queue()

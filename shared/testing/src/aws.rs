@@ -15,6 +15,7 @@ pub fn aws_endpoint() -> String {
 /// SDK configuration pointing at moto with dummy credentials.
 pub async fn moto_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(hound_domain::aws::http_client())
         .endpoint_url(aws_endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -106,6 +107,7 @@ impl TestAws {
         ] {
             storage
                 .client()
+                .await
                 .create_bucket()
                 .bucket(bucket)
                 .send()
@@ -126,6 +128,7 @@ impl TestAws {
         // Verified once for everyone; a second verification of the same identity is refused.
         let _ = mailer
             .client()
+            .await
             .create_email_identity()
             .email_identity(TEST_SENDER)
             .send()
@@ -145,6 +148,7 @@ impl TestAws {
             let out = self
                 .queue
                 .client()
+                .await
                 .receive_message()
                 .queue_url(&self.queue.transcode_queue_url)
                 .max_number_of_messages(10)
@@ -162,6 +166,7 @@ impl TestAws {
                 );
                 self.queue
                     .client()
+                    .await
                     .delete_message()
                     .queue_url(&self.queue.transcode_queue_url)
                     .receipt_handle(message.receipt_handle().unwrap_or_default())

@@ -181,6 +181,7 @@ impl Fixture {
                 .aws
                 .queue
                 .client()
+                .await
                 .receive_message()
                 .queue_url(queue_url)
                 .max_number_of_messages(10)
@@ -225,6 +226,7 @@ impl Fixture {
                 self.aws
                     .queue
                     .client()
+                    .await
                     .delete_message()
                     .queue_url(queue_url)
                     .receipt_handle(message.receipt_handle().unwrap_or_default())
@@ -315,6 +317,7 @@ impl Fixture {
             .aws
             .storage
             .client()
+            .await
             .list_objects_v2()
             .bucket(&self.aws.storage.streams_bucket)
             .send()

@@ -3,30 +3,32 @@
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use super::unavailable::{Unavailable, unavailable};
+use super::{AwsConfig, LazyClient};
 use crate::config::required_var;
 
 /// Sends mail as Hound.
 #[derive(Clone)]
 pub struct Mailer {
-    ses: aws_sdk_sesv2::Client,
+    ses: LazyClient<aws_sdk_sesv2::Client>,
     pub from: String,
 }
 
 impl Mailer {
     /// `NOTIFY_FROM`: the verified sender address.
-    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+    pub fn from_env(config: impl Into<AwsConfig>) -> anyhow::Result<Self> {
         Ok(Self::new(config, required_var("NOTIFY_FROM")?))
     }
 
-    pub fn new(config: &aws_config::SdkConfig, from: String) -> Self {
+    /// The client is made at its first use (see [`AwsConfig`]).
+    pub fn new(config: impl Into<AwsConfig>, from: String) -> Self {
         Self {
-            ses: aws_sdk_sesv2::Client::new(config),
+            ses: LazyClient::new(config.into()),
             from,
         }
     }
 
-    pub fn client(&self) -> &aws_sdk_sesv2::Client {
-        &self.ses
+    pub async fn client(&self) -> &aws_sdk_sesv2::Client {
+        self.ses.get(aws_sdk_sesv2::Client::new).await
     }
 
     /// Send one plain-text message to one address.
@@ -41,6 +43,8 @@ impl Mailer {
             )
             .build();
         self.ses
+            .get(aws_sdk_sesv2::Client::new)
+            .await
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(to).build())

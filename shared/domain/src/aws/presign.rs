@@ -59,6 +59,29 @@ impl GetSigner {
         }
     }
 
+    /// From the environment, without the SDK's configuration: `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (Lambda puts the function role's there),
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), and `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`
+    /// (moto), as the SDK reads them.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let provider = SharedCredentialsProvider::new(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+        Self {
+            inner: Arc::new(Inner {
+                provider: Some(provider),
+                cached: RwLock::new(None),
+                region: var("AWS_REGION")
+                    .or_else(|| var("AWS_DEFAULT_REGION"))
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                endpoint: var("AWS_ENDPOINT_URL_S3")
+                    .or_else(|| var("AWS_ENDPOINT_URL"))
+                    .map(|e| e.trim_end_matches('/').to_owned()),
+            }),
+        }
+    }
+
     fn object_url(&self, bucket: &str, key: &str) -> String {
         // `x-id` names the operation, as the SDK's URLs do (S3 ignores it).
         let key = utf8_percent_encode(key, KEY);
@@ -159,6 +182,7 @@ mod tests {
 
     async fn config(endpoint: Option<&str>, token: Option<&str>) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::aws::http_client())
             .region(aws_config::Region::new("eu-west-1"))
             .credentials_provider(Credentials::new(
                 "AKIDEXAMPLE",

@@ -3,36 +3,40 @@
 //! tests hand to the worker functions.
 
 use super::unavailable::{Unavailable, unavailable};
+use super::{AwsConfig, LazyClient};
 use crate::config::required_var;
 
 /// The work queue the transcoder consumes.
 #[derive(Clone)]
 pub struct Queue {
-    sqs: aws_sdk_sqs::Client,
+    sqs: LazyClient<aws_sdk_sqs::Client>,
     pub transcode_queue_url: String,
 }
 
 impl Queue {
     /// `TRANSCODE_QUEUE_URL`.
-    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+    pub fn from_env(config: impl Into<AwsConfig>) -> anyhow::Result<Self> {
         Ok(Self::new(config, required_var("TRANSCODE_QUEUE_URL")?))
     }
 
-    pub fn new(config: &aws_config::SdkConfig, transcode_queue_url: String) -> Self {
+    /// The client is made at its first use (see [`AwsConfig`]).
+    pub fn new(config: impl Into<AwsConfig>, transcode_queue_url: String) -> Self {
         Self {
-            sqs: aws_sdk_sqs::Client::new(config),
+            sqs: LazyClient::new(config.into()),
             transcode_queue_url,
         }
     }
 
-    pub fn client(&self) -> &aws_sdk_sqs::Client {
-        &self.sqs
+    pub async fn client(&self) -> &aws_sdk_sqs::Client {
+        self.sqs.get(aws_sdk_sqs::Client::new).await
     }
 
     /// The ARN of a queue (redrive policies and bucket notifications name queues by ARN).
     pub async fn arn_of(&self, queue_url: &str) -> Result<String, Unavailable> {
         use aws_sdk_sqs::types::QueueAttributeName;
         self.sqs
+            .get(aws_sdk_sqs::Client::new)
+            .await
             .get_queue_attributes()
             .queue_url(queue_url)
             .attribute_names(QueueAttributeName::QueueArn)
@@ -50,6 +54,8 @@ impl Queue {
     /// Put a message body on the transcode queue.
     pub async fn send(&self, body: &str) -> Result<(), Unavailable> {
         self.sqs
+            .get(aws_sdk_sqs::Client::new)
+            .await
             .send_message()
             .queue_url(&self.transcode_queue_url)
             .message_body(body)

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::presign::GetSigner;
 use super::unavailable::{Unavailable, unavailable};
+use super::{AwsConfig, LazyClient};
 use crate::config::required_var;
 
 /// Presigned upload and stream URLs live 15 minutes.
@@ -18,7 +19,7 @@ pub const URL_TTL: Duration = Duration::from_secs(15 * 60);
 /// The buckets Hound keeps objects in.
 #[derive(Clone)]
 pub struct Storage {
-    s3: aws_sdk_s3::Client,
+    s3: LazyClient<aws_sdk_s3::Client>,
     get_signer: GetSigner,
     pub masters_bucket: String,
     pub covers_bucket: String,
@@ -57,7 +58,7 @@ fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 impl Storage {
     /// `MASTERS_BUCKET`, `COVERS_BUCKET`, `STREAMS_BUCKET`.
-    pub fn from_env(config: &aws_config::SdkConfig) -> anyhow::Result<Self> {
+    pub fn from_env(config: impl Into<AwsConfig>) -> anyhow::Result<Self> {
         Ok(Self::new(
             config,
             required_var("MASTERS_BUCKET")?,
@@ -66,23 +67,36 @@ impl Storage {
         ))
     }
 
+    /// The clients are made at their first use (see [`AwsConfig`]).
     pub fn new(
-        config: &aws_config::SdkConfig,
+        config: impl Into<AwsConfig>,
         masters_bucket: String,
         covers_bucket: String,
         streams_bucket: String,
     ) -> Self {
+        let config = config.into();
+        // URLs are signed with the configuration given, or else with what the environment
+        // holds (in Lambda, the function role's credentials are in its environment): signing
+        // never loads the SDK's configuration.
+        let get_signer = match config.loaded() {
+            Some(loaded) => GetSigner::new(loaded),
+            None => GetSigner::from_env(),
+        };
         Self {
-            s3: s3_client(config),
-            get_signer: GetSigner::new(config),
+            s3: LazyClient::new(config),
+            get_signer,
             masters_bucket,
             covers_bucket,
             streams_bucket,
         }
     }
 
-    pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.s3
+    pub async fn client(&self) -> &aws_sdk_s3::Client {
+        self.s3().await
+    }
+
+    async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get(s3_client).await
     }
 
     /// A PUT URL with the content type and length bound into the signature.
@@ -95,7 +109,8 @@ impl Storage {
     ) -> Result<PresignedUpload, Unavailable> {
         let presigning = PresigningConfig::expires_in(URL_TTL).map_err(|e| unavailable("s3", e))?;
         let request = self
-            .s3
+            .s3()
+            .await
             .put_object()
             .bucket(bucket)
             .key(key)
@@ -125,7 +140,15 @@ impl Storage {
 
     /// HEAD an object: `None` when it does not exist.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, Unavailable> {
-        match self.s3.head_object().bucket(bucket).key(key).send().await {
+        match self
+            .s3()
+            .await
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(head) => Ok(Some(ObjectInfo {
                 size_bytes: head.content_length().unwrap_or_default(),
                 content_type: head.content_type().map(str::to_owned),
@@ -139,7 +162,15 @@ impl Storage {
 
     /// Delete an object; one that is not there is already deleted.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), Unavailable> {
-        match self.s3.delete_object().bucket(bucket).key(key).send().await {
+        match self
+            .s3()
+            .await
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.code() == Some("NoSuchKey") || e.code() == Some("NotFound") => Ok(()),
             Err(e) => Err(unavailable("s3", e)),
@@ -173,7 +204,7 @@ impl Storage {
         if_match: Option<&str>,
     ) -> Result<Option<u64>, Unavailable> {
         use tokio::io::AsyncWriteExt as _;
-        let request = self.s3.get_object().bucket(bucket).key(key);
+        let request = self.s3().await.get_object().bucket(bucket).key(key);
         let object = match request
             .set_if_match(if_match.map(str::to_owned))
             .send()
@@ -211,7 +242,8 @@ impl Storage {
             .events(Event::from("s3:ObjectCreated:*"))
             .build()
             .map_err(|e| unavailable("s3", e))?;
-        self.s3
+        self.s3()
+            .await
             .put_bucket_notification_configuration()
             .bucket(bucket)
             .notification_configuration(
@@ -257,7 +289,8 @@ impl Storage {
         body: aws_sdk_s3::primitives::ByteStream,
         content_type: &str,
     ) -> Result<(), Unavailable> {
-        self.s3
+        self.s3()
+            .await
             .put_object()
             .bucket(bucket)
             .key(key)
