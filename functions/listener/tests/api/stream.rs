@@ -12,6 +12,7 @@ async fn a_presigned_rendition_url_downloads_the_rendition_bytes() {
     app.aws
         .storage
         .client()
+        .await
         .put_object()
         .bucket(&app.aws.storage.streams_bucket)
         .key(format!("{track}/aac_256.m4a"))
@@ -134,6 +135,7 @@ async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
     app.aws
         .storage
         .client()
+        .await
         .put_object()
         .bucket(&app.aws.storage.covers_bucket)
         .key(&cover_key)
@@ -197,6 +199,7 @@ async fn a_gated_track_offers_its_presigned_previews_and_never_its_renditions() 
     app.aws
         .storage
         .client()
+        .await
         .put_object()
         .bucket(&app.aws.storage.streams_bucket)
         .key(format!("{track}/preview_aac_128.m4a"))
@@ -300,4 +303,98 @@ async fn a_gated_track_transcoded_before_previews_offers_an_empty_preview_list()
     assert_error(&r, 403, "gated");
     assert_eq!(r.body["error"]["details"]["gate"], "paid");
     assert_eq!(r.body["error"]["details"]["preview"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_track_is_playable_only_while_its_current_master_has_complete_renditions() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 180_000, -14.0, -1.0).await;
+    let playable = async || {
+        let album = app
+            .get(&format!("/v1/listener/albums/{release}"), None)
+            .await;
+        assert_eq!(album.status, 200, "{}", album.body);
+        album.body["tracks"][0]["playable"].clone()
+    };
+    assert_eq!(playable().await, true);
+
+    // Its transcode is superseded (a new master is on its way): no longer playable.
+    app.execute(
+        "UPDATE transcode_jobs SET superseded_at = now()
+          WHERE asset_id = (SELECT master_asset_id FROM tracks WHERE id = $1)",
+        &[&track],
+    )
+    .await;
+    assert_eq!(playable().await, false);
+    // The flag is the database's to keep: a writer setting it changes nothing.
+    app.execute("UPDATE tracks SET playable = true WHERE id = $1", &[&track])
+        .await;
+    assert_eq!(playable().await, false);
+
+    // A new job for the master whose renditions complete one by one: playable with the first.
+    app.execute(
+        "INSERT INTO transcode_jobs (id, asset_id, status, progress)
+         SELECT gen_random_uuid(), master_asset_id, 'running', 50 FROM tracks WHERE id = $1
+         ON CONFLICT (asset_id) DO UPDATE SET superseded_at = NULL",
+        &[&track],
+    )
+    .await;
+    assert_eq!(playable().await, true, "the renditions are there again");
+    app.execute(
+        "UPDATE variants SET status = 'failed'
+          WHERE asset_id = (SELECT master_asset_id FROM tracks WHERE id = $1)",
+        &[&track],
+    )
+    .await;
+    assert_eq!(playable().await, false);
+    app.execute(
+        "UPDATE variants SET status = 'complete'
+          WHERE asset_id = (SELECT master_asset_id FROM tracks WHERE id = $1) AND name = 'opus_96'",
+        &[&track],
+    )
+    .await;
+    assert_eq!(playable().await, true);
+}
+
+#[tokio::test]
+async fn album_gain_follows_a_track_analysed_again_and_a_track_removed() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let first = app.playable_track(release, 1, 60_000, -14.0, -6.0).await;
+    let second = app.playable_track(release, 2, 60_000, -14.0, -6.0).await;
+    let gain = async || {
+        let r = app
+            .get(&format!("/v1/listener/tracks/{first}/stream"), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["loudness"]["album_gain_db"].clone()
+    };
+    assert_eq!(gain().await, 0.0);
+
+    // Both tracks analysed louder: the album needs -6 dB.
+    app.execute(
+        "UPDATE tracks SET integrated_lufs = -8 WHERE release_id = $1",
+        &[&release],
+    )
+    .await;
+    assert_eq!(gain().await, -6.0);
+    // The second track gone, with a peak that now binds on the first: -1 - (-3) = 2 dB at most.
+    app.execute("DELETE FROM tracks WHERE id = $1", &[&second])
+        .await;
+    app.execute(
+        "UPDATE tracks SET integrated_lufs = -20, true_peak_dbtp = -3 WHERE id = $1",
+        &[&first],
+    )
+    .await;
+    assert_eq!(gain().await, 2.0);
+    // Nobody but the database writes the release's loudness.
+    app.execute(
+        "UPDATE releases SET album_lufs = 0, album_max_peak = 0 WHERE id = $1",
+        &[&release],
+    )
+    .await;
+    assert_eq!(gain().await, 2.0);
 }

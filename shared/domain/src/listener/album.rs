@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use super::error::ListenerError;
-use super::media::{Cover, Media, cover_variants_sql, rendition_names_sql};
+use super::media::{Cover, Media, cover_variants_sql};
 use super::viewer::{ArtistCard, Reach, Viewer};
 use crate::catalog::{Access, ReleaseKind};
 use crate::ids::{ReleaseId, TrackId};
@@ -71,13 +71,7 @@ const ALBUM: &str = concat!(
                                             'integrated_lufs', t.integrated_lufs,
                                             'true_peak_dbtp', t.true_peak_dbtp,
                                             'gain_db', t.gain_db) END,
-                            'playable', EXISTS (
-                                SELECT 1 FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
-                                 WHERE j.asset_id = t.master_asset_id AND j.superseded_at IS NULL
-                                   AND v.status = 'complete'
-                                   AND v.name = ANY (",
-    rendition_names_sql!(),
-    ")))
+                            'playable', t.playable)
                         ORDER BY t.position)
                    FROM tracks t WHERE t.release_id = r.id) AS tracks
            FROM releases r JOIN artist_profiles a ON a.id = r.artist_id

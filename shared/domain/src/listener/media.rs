@@ -10,14 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{Storage, Unavailable};
 
 /// The complete cover variants of release `r` as JSON (`cover_{1200,600,300}_{jpeg,webp}`), a
-/// fragment spliced into the listener's statements at compile time.
+/// fragment spliced into the listener's statements at compile time: kept on the release by the
+/// database's triggers (V26) as its cover's variants complete or change.
 macro_rules! cover_variants_sql {
     () => {
-        "(SELECT json_agg(json_build_object('width_px', v.width_px, 'mime', v.mime,
-                                            'bucket', v.bucket, 'key', v.key))
-            FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
-           WHERE j.asset_id = r.cover_asset_id AND j.superseded_at IS NULL
-             AND v.status = 'complete' AND v.name LIKE 'cover\\_%' AND v.width_px IS NOT NULL)"
+        "r.cover_variants"
     };
 }
 pub(crate) use cover_variants_sql;

@@ -98,7 +98,7 @@ macro_rules! master_variants_sql {
 /// `stream` and the previews only for `page`, so neither reaches the other's caller.
 const STREAM: &str = concat!(
     "SELECT t.id, t.integrated_lufs, t.true_peak_dbtp, t.gain_db, r.access, g.reach,
-                album.lufs AS album_lufs, album.max_peak AS album_max_peak,
+                r.album_lufs, r.album_max_peak,
                 CASE WHEN g.reach = 'stream' THEN ",
     master_variants_sql!(rendition_names_sql!()),
     " END AS renditions,
@@ -108,13 +108,6 @@ const STREAM: &str = concat!(
            FROM tracks t
            JOIN releases r ON r.id = t.release_id
            CROSS JOIN LATERAL (SELECT release_reach(r, $2, $3) AS reach OFFSET 0) AS g
-           CROSS JOIN LATERAL (
-                SELECT 10 * log(sum(a.duration_ms * power(10::float8, a.integrated_lufs / 10.0))
-                                / sum(a.duration_ms)) AS lufs,
-                       max(a.true_peak_dbtp)::float8 AS max_peak
-                  FROM tracks a
-                 WHERE a.release_id = t.release_id AND a.integrated_lufs IS NOT NULL
-                   AND a.true_peak_dbtp IS NOT NULL AND a.duration_ms IS NOT NULL) AS album
           WHERE t.id = $1"
 );
 
