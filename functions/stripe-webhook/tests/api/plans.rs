@@ -295,6 +295,54 @@ async fn a_declined_card_is_a_402_and_the_listener_stays_free() {
 }
 
 #[tokio::test]
+async fn two_racing_subscribe_requests_start_one_stripe_subscription() {
+    let app = App::new().await;
+    pro_plan().await;
+    // No webhook: Stripe's events do not arrive in time to mark the first one as running.
+    let fan = app.account("racing@example.com").await;
+    let (first_card, second_card) = (
+        card("4242424242424242").await,
+        card("4242424242424242").await,
+    );
+    let (a, b) = tokio::join!(
+        subscribe(&app, &fan, json!({"payment_method": first_card})),
+        subscribe(&app, &fan, json!({"payment_method": second_card})),
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
+    let refused = if a.status == 409 { &a } else { &b };
+    assert_error(refused, 409, "already_subscribed");
+
+    // At Stripe, the customer has exactly one subscription.
+    let customer: String = {
+        let client = app.db.pool.get().await.unwrap();
+        client
+            .query_one(
+                "SELECT customer_id FROM subscriptions WHERE user_id = $1",
+                &[&fan.user_id],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let at_stripe: Value = reqwest::Client::new()
+        .get(format!("{}/v1/customers/{customer}", stripe()))
+        .basic_auth("sk_test_hound", Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        at_stripe["subscriptions"]["data"].as_array().map(Vec::len),
+        Some(1),
+        "{at_stripe}"
+    );
+}
+
+#[tokio::test]
 async fn a_listener_cannot_make_themselves_pro_through_their_own_role() {
     let app = App::new().await;
     let fan = app.account("sneaky@example.com").await;

@@ -60,8 +60,13 @@ pub fn status_rank(status: &str) -> Option<i16> {
 const OPEN: &str = "\
     INSERT INTO subscriptions (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING";
 
+/// `pending`: a subscription was started here and Stripe has not yet said how its first payment
+/// went (its events set the status; an unpaid one expires at Stripe after 23 hours). Another
+/// request in that time would start a second subscription.
 const LOCK: &str = "\
-    SELECT customer_id, subscription_id, status, plan, current_period_end, cancel_at_period_end
+    SELECT customer_id, subscription_id, status, plan, current_period_end, cancel_at_period_end,
+           subscription_id IS NOT NULL AND status IN ('none', 'incomplete')
+               AND updated_at > now() - interval '23 hours' AS pending
       FROM subscriptions WHERE user_id = $1 FOR UPDATE";
 
 const SET_CUSTOMER: &str = "UPDATE subscriptions SET customer_id = $2 WHERE user_id = $1";
@@ -85,6 +90,11 @@ fn stripe_error(err: StripeError) -> MoneyError {
     }
 }
 
+/// A subscription runs, or one just started awaits its first payment.
+fn running(row: &tokio_postgres::Row) -> bool {
+    LIVE.contains(&row.get::<_, &str>("status")) || row.get::<_, bool>("pending")
+}
+
 fn already() -> MoneyError {
     MoneyError::Conflict {
         code: "already_subscribed",
@@ -104,7 +114,7 @@ pub async fn open_customer(
     tx.execute(&open, &[&user]).await?;
     let lock = tx.prepare_cached(LOCK).await?;
     let row = tx.query_one(&lock, &[&user]).await?;
-    if LIVE.contains(&row.get::<_, &str>("status")) {
+    if running(&row) {
         return Err(already());
     }
     if let Some(customer) = row.get::<_, Option<String>>("customer_id") {
@@ -141,7 +151,7 @@ pub async fn subscribe(
 ) -> Result<SubscriptionState, MoneyError> {
     let lock = tx.prepare_cached(LOCK).await?;
     let row = tx.query_one(&lock, &[&user]).await?;
-    if LIVE.contains(&row.get::<_, &str>("status")) {
+    if running(&row) {
         return Err(already());
     }
     if let Some(pm) = request.payment_method.as_deref() {
