@@ -189,79 +189,102 @@ pub async fn run() {
         Call::get("/v1/listener/home").send(&router).await;
     }
 
-    let pool = db.pool.clone();
     let ids = catalogue.releases.clone();
-    let mut pick = Lcg(11);
-    let baseline = stats(
-        timed(n, || {
-            let id = ids[pick.next(ids.len())];
-            let pool = pool.clone();
-            async move {
-                let client = pool.get().await.unwrap();
-                let statement = client
-                    .prepare_cached("SELECT id, title FROM releases WHERE id = $1")
-                    .await
-                    .unwrap();
-                client.query_one(&statement, &[&id]).await.unwrap();
-            }
-        })
-        .await,
-    );
-    let home = stats(
-        timed(n / 4, || async {
-            let r = Call::get("/v1/listener/home").send(&router).await;
-            assert_eq!(r.status, 200);
-        })
-        .await,
-    );
-    let mut pick = Lcg(13);
-    let album = stats(
-        timed(n, || {
-            let id = ids[pick.next(ids.len())];
-            let router = &router;
-            async move {
-                let r = Call::get(&format!("/v1/listener/albums/{id}"))
-                    .send(router)
-                    .await;
-                assert_eq!(r.status, 200);
-            }
-        })
-        .await,
-    );
     let tracks = &catalogue.tracks;
-    let mut pick = Lcg(17);
-    let stream = stats(
-        timed(n, || {
-            let (id, _) = tracks[pick.next(tracks.len())];
-            let router = &router;
-            async move {
-                let r = Call::get(&format!("/v1/listener/tracks/{id}/stream"))
-                    .send(router)
-                    .await;
+    // The targets hold reliably or not at all: every measure is taken ROUNDS times, each round
+    // against its own baseline, and the worst ratio is the one judged.
+    let (mut album_worst, mut stream_worst, mut ingest_worst) = (0.0f64, 0.0f64, f64::MAX);
+    for round in 1..=ROUNDS {
+        let pool = db.pool.clone();
+        let mut pick = Lcg(11 + round as u64);
+        let baseline = stats(
+            timed(n, || {
+                let id = ids[pick.next(ids.len())];
+                let pool = pool.clone();
+                async move {
+                    let client = pool.get().await.unwrap();
+                    let statement = client
+                        .prepare_cached("SELECT id, title FROM releases WHERE id = $1")
+                        .await
+                        .unwrap();
+                    client.query_one(&statement, &[&id]).await.unwrap();
+                }
+            })
+            .await,
+        );
+        let home = stats(
+            timed(n / 4, || async {
+                let r = Call::get("/v1/listener/home").send(&router).await;
                 assert_eq!(r.status, 200);
-            }
-        })
-        .await,
-    );
+            })
+            .await,
+        );
+        let mut pick = Lcg(13 + round as u64);
+        let album = stats(
+            timed(n, || {
+                let id = ids[pick.next(ids.len())];
+                let router = &router;
+                async move {
+                    let r = Call::get(&format!("/v1/listener/albums/{id}"))
+                        .send(router)
+                        .await;
+                    assert_eq!(r.status, 200);
+                }
+            })
+            .await,
+        );
+        let mut pick = Lcg(17 + round as u64);
+        let stream = stats(
+            timed(n, || {
+                let (id, _) = tracks[pick.next(tracks.len())];
+                let router = &router;
+                async move {
+                    let r = Call::get(&format!("/v1/listener/tracks/{id}/stream"))
+                        .send(router)
+                        .await;
+                    assert_eq!(r.status, 200);
+                }
+            })
+            .await,
+        );
 
-    println!("listener handlers, in-process through the router (ratios: x baseline)");
+        println!(
+            "listener handlers, round {round} of {ROUNDS}, in-process through the router (ratios: x baseline)"
+        );
+        println!(
+            "{:<34} p50 {:>8.3} ms            p99 {:>8.3} ms",
+            "baseline: primary-key SELECT",
+            ms(baseline.p50),
+            ms(baseline.p99)
+        );
+        row("GET /v1/listener/home", &home, &baseline, None);
+        row("GET /v1/listener/albums/{id}", &album, &baseline, Some(3.0));
+        row(
+            "GET /v1/listener/tracks/{id}/stream",
+            &stream,
+            &baseline,
+            Some(3.0),
+        );
+        album_worst = album_worst.max(ms(album.p99) / ms(baseline.p99));
+        stream_worst = stream_worst.max(ms(stream.p99) / ms(baseline.p99));
+        ingest_worst = ingest_worst.min(ingest(&db, tracks, round).await);
+    }
+    let verdict = |met: bool| if met { "met" } else { "MISSED" };
+    println!("listener targets, worst of {ROUNDS} rounds:");
     println!(
-        "{:<34} p50 {:>8.3} ms            p99 {:>8.3} ms",
-        "baseline: primary-key SELECT",
-        ms(baseline.p50),
-        ms(baseline.p99)
+        "  album p99 {album_worst:.2}x the bare SELECT (target <= 3x: {})",
+        verdict(album_worst <= 3.0)
     );
-    row("GET /v1/listener/home", &home, &baseline, None);
-    row("GET /v1/listener/albums/{id}", &album, &baseline, Some(3.0));
-    row(
-        "GET /v1/listener/tracks/{id}/stream",
-        &stream,
-        &baseline,
-        Some(3.0),
+    println!(
+        "  stream p99 {stream_worst:.2}x the bare SELECT (target <= 3x: {})",
+        verdict(stream_worst <= 3.0)
+    );
+    println!(
+        "  telemetry ingest {ingest_worst:.2}x COPY (target >= 0.5x: {})",
+        verdict(ingest_worst >= 0.5)
     );
 
     rls_overhead(&db, &aws, &catalogue, n).await;
-    ingest(&db, tracks).await;
 }
 
 /// Row-level security's own cost: the album and stream reads of the domain, the same statements
@@ -311,9 +334,12 @@ async fn rls_overhead(db: &TestDb, aws: &TestAws, catalogue: &Catalogue, n: usiz
     row("stream read, RLS on", stream_rls, stream_bare, Some(1.2));
 }
 
+/// Rounds of every measure; the worst is judged.
+const ROUNDS: usize = 3;
+
 /// 500-play batches through `record_plays`, against COPY of rows of the same shape in batches
-/// of the same size.
-async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
+/// of the same size; the ratio of the two rates.
+async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)], round: usize) -> f64 {
     const BATCHES: usize = 40;
     let mut client = db.pool.get().await.unwrap();
     let listener = UserId::from_uuid(Uuid::new_v4());
@@ -327,7 +353,7 @@ async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
         .await
         .unwrap();
     let now = OffsetDateTime::now_utc();
-    let mut rng = Lcg(23);
+    let mut rng = Lcg(23 + round as u64);
     let mut batch = || -> Vec<PlayInput> {
         (0..hound_domain::listener::MAX_BATCH)
             .map(|i| {
@@ -390,6 +416,7 @@ async fn ingest(db: &TestDb, tracks: &[(Uuid, i32)]) {
         "telemetry ingest, 500-play batches: {ours:>9.0} plays/s   COPY (500-row batches): {copy:>9.0} plays/s   ratio {ratio:.2}x  target >= 0.5x: {}",
         if ratio >= 0.5 { "met" } else { "MISSED" }
     );
+    ratio
 }
 
 fn rate(elapsed: Duration, batches: usize) -> f64 {

@@ -63,6 +63,11 @@ async fn main() {
         taste::run().await;
         return;
     }
+    // `BENCH_ONLY=listener make bench`: just the listener bench (home, album, stream, ingest).
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("listener") {
+        listener::run().await;
+        return;
+    }
     // `BENCH_ONLY=stats make bench`: just the artist-stats bench.
     if std::env::var("BENCH_ONLY").as_deref() == Ok("stats") {
         stats::run().await;

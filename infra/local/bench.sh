@@ -17,8 +17,8 @@ export DATABASE_URL
 functions=(-p auth -p studio -p listener -p redeem -p checkin -p stripe-webhook -p dead-letter
            -p maintenance)
 case "${BENCH_ONLY:-}" in
-    # `BENCH_ONLY=taste|ledger|stats make bench`: one part of the in-process bench.
-    taste | ledger | stats)
+    # `BENCH_ONLY=taste|ledger|stats|listener make bench`: one part of the in-process bench.
+    taste | ledger | stats | listener)
         cargo run -q --release -p hound-bench --bin hound-bench
         ;;
     # `BENCH_ONLY=cold make bench`: cold starts and binary sizes only.
@@ -32,5 +32,5 @@ case "${BENCH_ONLY:-}" in
         cargo run -q --release -p hound-bench --bin transcoder-bench
         cargo run -q --release -p hound-bench --bin cold-start
         ;;
-    *) die "BENCH_ONLY is taste, ledger, stats or cold" ;;
+    *) die "BENCH_ONLY is taste, ledger, stats, listener or cold" ;;
 esac
