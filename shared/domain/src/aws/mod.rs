@@ -1,13 +1,15 @@
-//! AWS through its SDK: S3 (`storage`), SQS (`queue`), SES (`mail`) and presigned GETs signed
-//! directly (`presign`). In AWS the SDK finds region and credentials itself; locally `AWS_ENDPOINT_URL`
-//! points every client at moto.
+//! AWS through its SDK: S3 (`storage`), SQS (`queue`), SES (`mail`); presigned GETs signed
+//! directly (`presign`) and CloudFront signed URLs (`cloudfront`). In AWS the SDK finds region
+//! and credentials itself; locally `AWS_ENDPOINT_URL` points every client at moto.
 
+mod cloudfront;
 mod mail;
 mod presign;
 mod queue;
 mod storage;
 mod unavailable;
 
+pub use cloudfront::CdnSigner;
 pub use mail::Mailer;
 pub use queue::{Queue, lambda_sqs_event};
 pub use storage::{ObjectInfo, PresignedUpload, Storage, URL_TTL};

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use postgres_types::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{Storage, Unavailable};
+use crate::aws::{CdnSigner, Storage, URL_TTL, Unavailable};
 
 /// The complete cover variants of release `r` as JSON (`cover_{1200,600,300}_{jpeg,webp}`), a
 /// fragment spliced into the listener's statements at compile time: kept on the release by the
@@ -61,6 +61,9 @@ pub struct CoverFormats {
 pub struct Media {
     storage: Storage,
     cdn_base: Option<String>,
+    /// Signs audio URLs under the CloudFront distribution in front of the streams bucket, when
+    /// configured (`CDN_KEY_PAIR_ID`, `CDN_SIGNING_KEY`); else audio is presigned S3.
+    cdn_signer: Option<CdnSigner>,
 }
 
 impl Media {
@@ -68,7 +71,14 @@ impl Media {
         Self {
             storage,
             cdn_base: cdn_base.map(|base| base.trim_end_matches('/').to_owned()),
+            cdn_signer: None,
         }
+    }
+
+    /// Audio of the streams bucket through CloudFront, signed by `signer`.
+    pub fn with_cdn_signer(mut self, signer: CdnSigner) -> Self {
+        self.cdn_signer = Some(signer);
+        self
     }
 
     /// `CDN_BASE_URL` (optional, an http(s) URL) beside the buckets.
@@ -81,12 +91,23 @@ impl Media {
                 "CDN_BASE_URL must be an http(s) URL"
             );
         }
-        Ok(Self::new(storage, cdn))
+        let media = Self::new(storage, cdn);
+        Ok(match CdnSigner::from_env()? {
+            Some(signer) => media.with_cdn_signer(signer),
+            None => media,
+        })
     }
 
-    /// A presigned GET (15 minutes): audio is never served through the public CDN path.
+    /// A URL valid 15 minutes: signed for CloudFront when the object is in the streams bucket
+    /// and a signer is configured, else a presigned S3 GET. Never an unsigned URL: audio is
+    /// never served through the public CDN path.
     pub async fn signed_url(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
-        self.storage.presign_get(bucket, key).await
+        match &self.cdn_signer {
+            Some(signer) if bucket == self.storage.streams_bucket => {
+                Ok(signer.url(key, std::time::SystemTime::now(), URL_TTL))
+            }
+            _ => self.storage.presign_get(bucket, key).await,
+        }
     }
 
     /// A cover image: CDN base + key when configured, else presigned.
