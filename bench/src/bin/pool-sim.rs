@@ -161,7 +161,7 @@ async fn instance() {
     let mut failure: Option<String> = None;
     let mut errors = 0usize;
     let mut send = async |i: usize, rng: &mut Lcg| -> Duration {
-        let call = if i % 2 == 0 {
+        let call = if i.is_multiple_of(2) {
             Call::get(&format!(
                 "/v1/listener/albums/{}",
                 releases[rng.next(releases.len())]
