@@ -10,6 +10,8 @@ cd "$ROOT"
 ensure_tools
 ensure_postgres
 ensure_moto
+# The pool simulation's stand-in for the RDS Proxy.
+case "${BENCH_ONLY:-}" in "" | pool) apt_install pgbouncer || die "could not install pgbouncer" ;; esac
 if [ "$PG_SOURCE" != env ]; then
     DATABASE_URL=$(pg_with_db "$PG_URL" postgres)
 fi
@@ -26,11 +28,16 @@ case "${BENCH_ONLY:-}" in
         cargo build -q --release -p hound-bench "${functions[@]}"
         cargo run -q --release -p hound-bench --bin cold-start
         ;;
+    # `BENCH_ONLY=pool make bench`: N function processes, straight and through PgBouncer.
+    pool)
+        cargo run -q --release -p hound-bench --bin pool-sim
+        ;;
     "")
         cargo build -q --release -p hound-bench "${functions[@]}"
         cargo run -q --release -p hound-bench --bin hound-bench
         cargo run -q --release -p hound-bench --bin transcoder-bench
         cargo run -q --release -p hound-bench --bin cold-start
+        cargo run -q --release -p hound-bench --bin pool-sim
         ;;
-    *) die "BENCH_ONLY is taste, ledger, stats, listener or cold" ;;
+    *) die "BENCH_ONLY is taste, ledger, stats, listener, cold or pool" ;;
 esac

@@ -24,7 +24,10 @@ impl AppState {
     pub fn from_env() -> anyhow::Result<Self> {
         let pool = db::pool(&PoolSettings::for_function(db::roles::AUTH)?)?;
         let keys = JwtKeys::signing_from_env()?;
-        Ok(Self::new(Backend::new(pool, Arc::new(keys))))
+        let pooler = Backend::pooler_from_env()?;
+        Ok(Self::new(
+            Backend::new(pool, Arc::new(keys)).behind_pooler(pooler),
+        ))
     }
 
     pub fn new(backend: Backend) -> Self {

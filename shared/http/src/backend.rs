@@ -3,6 +3,11 @@
 //! own ([`Db`]) on which it runs exactly one transaction. Work of several statements opens it
 //! with [`Db::begin`] and commits it; a read that is one statement runs on [`Db::client`], where
 //! that statement is its own (implicit) transaction, so the read costs one round trip.
+//!
+//! Behind a transaction pooler (`DB_POOLER=transaction`: PgBouncer, or a proxy that multiplexes
+//! at transaction boundaries) a server connection is ours only inside a transaction, so prepared
+//! statements are prepared again in each request's transaction (`db::connect_pooled`), and a
+//! one-statement read opens a transaction too ([`Db::can_run_alone`] says which to do).
 
 use std::sync::Arc;
 
@@ -19,18 +24,42 @@ use crate::error::ApiError;
 pub struct Backend {
     pool: Pool,
     keys: Arc<JwtKeys>,
+    /// Behind a transaction pooler: every statement in an explicit transaction.
+    pooler: bool,
 }
 
 impl Backend {
+    /// Straight to Postgres (no pooler in between).
     pub fn new(pool: Pool, keys: Arc<JwtKeys>) -> Self {
-        Self { pool, keys }
+        Self {
+            pool,
+            keys,
+            pooler: false,
+        }
     }
 
-    /// `DATABASE_URL` (with `DB_POOL_SIZE`, `DATABASE_CA_FILE`), connecting as the function's
-    /// own `role`, and `JWT_KEYS`.
+    /// `DATABASE_URL` (with `DB_POOL_SIZE`, `DATABASE_CA_FILE`, `DB_POOLER`), connecting as the
+    /// function's own `role`, and `JWT_KEYS`.
     pub fn from_env(role: &'static str) -> anyhow::Result<Self> {
         let pool = db::pool(&PoolSettings::for_function(role)?)?;
-        Ok(Self::new(pool, Arc::new(JwtKeys::from_env()?)))
+        let pooler = Self::pooler_from_env()?;
+        Ok(Self::new(pool, Arc::new(JwtKeys::from_env()?)).behind_pooler(pooler))
+    }
+
+    /// `DB_POOLER`: `transaction` behind a transaction pooler; unset (or `none`) straight to
+    /// Postgres.
+    pub fn pooler_from_env() -> anyhow::Result<bool> {
+        match hound_domain::config::optional_var("DB_POOLER")?.as_deref() {
+            None | Some("none") => Ok(false),
+            Some("transaction") => Ok(true),
+            Some(other) => anyhow::bail!("DB_POOLER is `transaction` or `none`, not `{other}`"),
+        }
+    }
+
+    /// Whether the database is reached through a transaction pooler (see the module's docs).
+    pub fn behind_pooler(mut self, pooler: bool) -> Self {
+        self.pooler = pooler;
+        self
     }
 
     pub fn pool(&self) -> &Pool {
@@ -43,25 +72,47 @@ impl Backend {
 
     /// A connection for this request (503 when the database cannot be reached).
     pub async fn db(&self) -> Result<Db, ApiError> {
-        Ok(Db(db::connect(&self.pool).await?))
+        let client = if self.pooler {
+            db::connect_pooled(&self.pool).await?
+        } else {
+            db::connect(&self.pool).await?
+        };
+        Ok(Db {
+            client,
+            pooler: self.pooler,
+        })
     }
 }
 
 /// One request's database connection. Every route takes it as an extractor and runs its one
 /// transaction on it: [`Db::begin`] (dropped without a commit, it rolls back), or, for a single
-/// statement, [`Db::client`].
-pub struct Db(PooledClient);
+/// statement when [`Db::can_run_alone`], [`Db::client`].
+pub struct Db {
+    client: PooledClient,
+    pooler: bool,
+}
 
 impl Db {
+    /// Whether one statement may run on [`Db::client`] as its own transaction: not behind a
+    /// transaction pooler, where preparing and running it are two transactions, maybe on two
+    /// server connections. Otherwise the read opens [`Db::begin`] like any other work.
+    pub fn can_run_alone(&self) -> bool {
+        !self.pooler
+    }
+
     /// The connection, for a request whose work is exactly one statement (that statement is
-    /// its transaction).
+    /// its transaction). Only when [`Db::can_run_alone`].
     pub fn client(&self) -> &PooledClient {
-        &self.0
+        debug_assert!(
+            !self.pooler,
+            "behind a pooler every statement needs a transaction"
+        );
+        &self.client
     }
 
     /// The request's transaction, for nobody in particular (an anonymous request).
     pub async fn begin(&mut self) -> Result<Tx<'_>, ApiError> {
-        Ok(db::begin(&mut self.0).await?)
+        Ok(db::begin(&mut self.client).await?)
     }
 
     /// The request's transaction for the bearer's caller: the caller goes into its settings
@@ -79,7 +130,7 @@ impl Db {
         bearer: Option<&Bearer>,
         share_token: Option<&str>,
     ) -> Result<(Tx<'_>, Option<Caller>), ApiError> {
-        let tx = db::begin(&mut self.0).await?;
+        let tx = db::begin(&mut self.client).await?;
         let mut settings = Vec::with_capacity(4);
         let (user, session, roles);
         if let Some(Bearer(claims)) = bearer {

@@ -31,8 +31,9 @@ async fn show(
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Album>, ApiError> {
     let token = share_token(query)?;
-    if bearer.is_none() && token.is_none() {
-        // Nobody in particular: one statement, its own transaction.
+    if bearer.is_none() && token.is_none() && db.can_run_alone() {
+        // Nobody in particular: one statement, its own transaction (behind a pooler, the
+        // transaction below, with no settings).
         let album = listener::album(db.client(), &state.media, &Viewer::default(), id).await?;
         return Ok(Json(album));
     }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use hound_domain::listener::{self, DraftFields, DraftSaved};
-use hound_http::{ApiError, Db, ErrorEnvelope, JsonBody};
+use hound_http::{ApiError, Db, ErrorEnvelope, JsonBody, commit};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,10 +23,18 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
 )]
 async fn save(
-    db: Db,
+    mut db: Db,
     JsonBody(fields): JsonBody<DraftFields>,
 ) -> Result<(StatusCode, Json<DraftSaved>), ApiError> {
-    // One statement (the SQL function locks the token): its own transaction.
-    let saved = listener::save_draft(db.client(), fields).await?;
+    // One statement (the SQL function locks the token): its own transaction (behind a pooler,
+    // an explicit one).
+    let saved = if db.can_run_alone() {
+        listener::save_draft(db.client(), fields).await?
+    } else {
+        let tx = db.begin().await?;
+        let saved = listener::save_draft(&tx, fields).await?;
+        commit(tx).await?;
+        saved
+    };
     Ok((StatusCode::CREATED, Json(saved)))
 }

@@ -141,12 +141,22 @@ const COLLECTIVE_TTL: Duration = Duration::from_secs(60);
 #[utoipa::path(get, path = "/v1/listener/collective", operation_id = "collective",
     responses((status = 200, description = "The count and the suggestions.", body = Collective)),
 )]
-async fn collective(State(state): State<AppState>, db: Db) -> Result<impl IntoResponse, ApiError> {
+async fn collective(
+    State(state): State<AppState>,
+    mut db: Db,
+) -> Result<impl IntoResponse, ApiError> {
     let mut cached = state.collective.lock().await;
     let body = match cached.as_ref() {
         Some((at, body)) if at.elapsed() < COLLECTIVE_TTL => body.clone(),
         _ => {
-            let collective = listener::collective(db.client(), &state.media).await?;
+            let collective = if db.can_run_alone() {
+                listener::collective(db.client(), &state.media).await?
+            } else {
+                let tx = db.begin().await?;
+                let collective = listener::collective(&tx, &state.media).await?;
+                commit(tx).await?;
+                collective
+            };
             let body = bytes::Bytes::from(
                 serde_json::to_vec(&collective).map_err(|_| ApiError::internal())?,
             );

@@ -43,8 +43,9 @@ async fn stream(
     query: Result<Query<ShareQuery>, QueryRejection>,
 ) -> Result<Json<Stream>, ApiError> {
     let token = share_token(query)?;
-    if bearer.is_none() && token.is_none() {
-        // Nobody in particular: one statement, its own transaction.
+    if bearer.is_none() && token.is_none() && db.can_run_alone() {
+        // Nobody in particular: one statement, its own transaction (behind a pooler, the
+        // transaction below, with no settings).
         let stream = listener::stream(db.client(), &state.media, &Viewer::default(), id).await?;
         return Ok(Json(stream));
     }

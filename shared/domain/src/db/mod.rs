@@ -16,5 +16,6 @@ pub use context::{Setting, roles, set};
 pub use error::{DbError, violated_constraint};
 pub use migrate::{migrate, migrations_fingerprint};
 pub use pool::{
-    GenericClient, Pool, PoolSettings, PooledClient, Tx, begin, connect, pool, pool_from_env,
+    GenericClient, Pool, PoolSettings, PooledClient, Tx, begin, connect, connect_pooled, pool,
+    pool_from_env,
 };

@@ -132,3 +132,52 @@ pub async fn begin(client: &mut PooledClient) -> Result<Tx<'_>, DbError> {
 pub async fn connect(pool: &Pool) -> Result<PooledClient, DbError> {
     Ok(pool.get().await?)
 }
+
+/// The schema's own types (enums, domains, extensions' types), as `format_type` names them.
+const OWN_TYPES: &str = "
+    SELECT format_type(t.oid, NULL) FROM pg_type t
+     WHERE t.typnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+       AND t.typtype IN ('b', 'd', 'e', 'r', 'm')
+       AND has_schema_privilege(t.typnamespace, 'USAGE') AND has_type_privilege(t.oid, 'USAGE')";
+
+/// Check a connection out for a transaction pooler (PgBouncer `pool_mode = transaction`, with
+/// `DEALLOCATE ALL` after each transaction), where a prepared statement lives only as long as
+/// the transaction that prepared it. The statements the connection cached are forgotten, so
+/// `prepare_cached` prepares them again inside the caller's transaction. A new connection first
+/// loads the schema's own types in a transaction of its own: the driver keeps the statements it
+/// looks types up with for the connection's life, and one used in a later transaction would be
+/// gone. The caller runs every statement inside a transaction.
+pub async fn connect_pooled(pool: &Pool) -> Result<PooledClient, DbError> {
+    let mut client = pool.get().await?;
+    client.statement_cache.clear();
+    if PooledClient::metrics(&client).recycle_count == 0
+        && let Err(err) = load_types(&mut client).await
+    {
+        // Not back into the pool half-ready.
+        drop(PooledClient::take(client));
+        return Err(err);
+    }
+    Ok(client)
+}
+
+async fn load_types(client: &mut PooledClient) -> Result<(), DbError> {
+    let names: Vec<String> = client
+        .simple_query(OWN_TYPES)
+        .await?
+        .into_iter()
+        .filter_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let columns: Vec<String> = names.iter().map(|name| format!("NULL::{name}")).collect();
+    let tx = client.transaction().await?;
+    // Preparing describes the columns: every type is looked up, then cached by the driver.
+    tx.prepare(&format!("SELECT {}", columns.join(", ")))
+        .await?;
+    tx.rollback().await?;
+    Ok(())
+}
