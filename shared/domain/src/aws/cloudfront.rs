@@ -125,8 +125,12 @@ mod tests {
     const TEST_KEY: &str = include_str!("testdata/cloudfront_test_key.pem");
 
     fn signer() -> CdnSigner {
-        CdnSigner::new("https://d111111abcdef8.cloudfront.net/", "K2JCJMDEHXQW5F", TEST_KEY)
-            .unwrap()
+        CdnSigner::new(
+            "https://d111111abcdef8.cloudfront.net/",
+            "K2JCJMDEHXQW5F",
+            TEST_KEY,
+        )
+        .unwrap()
     }
 
     fn query<'a>(url: &'a str, name: &str) -> &'a str {

@@ -27,6 +27,38 @@ pub async fn aws_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The SDK configuration of a function, from its environment only: region (`AWS_REGION`),
+/// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: where Lambda
+/// puts the function role's), and `AWS_ENDPOINT_URL` (moto). This is where the SDK's default
+/// chains find them in Lambda too; built without its loader, a function links none of the
+/// providers it never uses there (profiles, SSO, STS web identity, ECS, IMDS). Operators' tools
+/// use [`aws_config`], with every provider.
+pub fn env_config() -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_config::retry::RetryConfig;
+    use aws_credential_types::provider::SharedCredentialsProvider;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .http_client(http_client())
+        .retry_config(RetryConfig::standard())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new());
+    if let Some(sleep) = aws_smithy_async::rt::sleep::default_async_sleep() {
+        builder = builder.sleep_impl(sleep);
+    }
+    if let Some(endpoint) = var("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder.build()
+}
+
 /// The SDK's HTTPS client, on rustls with ring: the crypto the database's TLS and reqwest
 /// already use. (The SDK's default client brings aws-lc, a second crypto library of several
 /// megabytes in every binary.) Certificates are read at the first request, not here.
@@ -50,7 +82,7 @@ impl AwsConfig {
     }
 
     pub async fn get(&self) -> &aws_config::SdkConfig {
-        self.0.get_or_init(aws_config).await
+        self.0.get_or_init(|| async { env_config() }).await
     }
 
     /// The configuration if it is loaded already (one given to [`AwsConfig::from`]).

@@ -61,8 +61,8 @@ impl GetSigner {
 
     /// From the environment, without the SDK's configuration: `AWS_ACCESS_KEY_ID`,
     /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (Lambda puts the function role's there),
-    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), and `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`
-    /// (moto), as the SDK reads them.
+    /// `AWS_REGION` (or `AWS_DEFAULT_REGION`), and `AWS_ENDPOINT_URL` (moto), as
+    /// [`super::env_config`] reads them.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let provider = SharedCredentialsProvider::new(
@@ -75,9 +75,7 @@ impl GetSigner {
                 region: var("AWS_REGION")
                     .or_else(|| var("AWS_DEFAULT_REGION"))
                     .unwrap_or_else(|| "us-east-1".to_owned()),
-                endpoint: var("AWS_ENDPOINT_URL_S3")
-                    .or_else(|| var("AWS_ENDPOINT_URL"))
-                    .map(|e| e.trim_end_matches('/').to_owned()),
+                endpoint: var("AWS_ENDPOINT_URL").map(|e| e.trim_end_matches('/').to_owned()),
             }),
         }
     }
