@@ -133,13 +133,18 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM refresh_album_loudness(ARRAY(SELECT DISTINCT release_id FROM before));
     ELSE
+        -- The rows whose loudness inputs changed, old and new versions: set operations, which
+        -- hash or sort (transition tables have no index a join of the two could use).
         PERFORM refresh_album_loudness(ARRAY(
-            SELECT DISTINCT x.release_id
-              FROM before b JOIN after a ON a.id = b.id
-             CROSS JOIN LATERAL (VALUES (b.release_id), (a.release_id)) AS x(release_id)
-             WHERE (b.release_id, b.duration_ms, b.integrated_lufs, b.true_peak_dbtp)
-                   IS DISTINCT FROM (a.release_id, a.duration_ms, a.integrated_lufs,
-                                     a.true_peak_dbtp)));
+            SELECT DISTINCT release_id FROM (
+                (SELECT id, release_id, duration_ms, integrated_lufs, true_peak_dbtp FROM before
+                 EXCEPT
+                 SELECT id, release_id, duration_ms, integrated_lufs, true_peak_dbtp FROM after)
+                UNION ALL
+                (SELECT id, release_id, duration_ms, integrated_lufs, true_peak_dbtp FROM after
+                 EXCEPT
+                 SELECT id, release_id, duration_ms, integrated_lufs, true_peak_dbtp FROM before)
+            ) AS changed));
     END IF;
     RETURN NULL;
 END
