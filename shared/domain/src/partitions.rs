@@ -73,7 +73,9 @@ pub async fn ensure(
     months_ahead: i32,
 ) -> Result<Vec<String>, DbError> {
     let mut created = Vec::new();
-    let last_month = now - time::Duration::days(31);
+    // A day in last month: the last one (on the 1st of a month after a 30-day month, 31 days
+    // back would be two months back, and the month `months_ahead` ahead would go missing).
+    let last_month = now - time::Duration::days(i64::from(now.day()));
     for table in PARTITIONED {
         created.extend(ensure_table(db, table, last_month, months_ahead + 2).await?);
     }

@@ -128,3 +128,23 @@ async fn a_batch_that_meets_a_missing_month_creates_it_and_is_kept() {
     assert_eq!(r.body["accepted"], 1, "{}", r.body);
     assert!(partitions(&app, "plays").await.contains(&month));
 }
+
+#[tokio::test]
+async fn on_the_first_of_a_month_after_a_30_day_one_last_month_and_the_months_ahead_exist() {
+    let app = App::new().await;
+    let client = app.db.pool.get().await.unwrap();
+    // 1 December, just after midnight: November had 30 days.
+    let now = time::macros::datetime!(2031-12-01 00:05 UTC);
+    hound_domain::partitions::ensure(&client, now, 2)
+        .await
+        .unwrap();
+    let have = partitions(&app, "plays").await;
+    for month in [
+        "plays_p203111",
+        "plays_p203112",
+        "plays_p203201",
+        "plays_p203202",
+    ] {
+        assert!(have.contains(&month.to_owned()), "{month} in {have:?}");
+    }
+}
