@@ -398,3 +398,82 @@ async fn album_gain_follows_a_track_analysed_again_and_a_track_removed() {
     .await;
     assert_eq!(gain().await, 2.0);
 }
+
+/// Two writers at once on the rows a derived column comes from, each in its own transaction:
+/// `first` runs and stays open, `second` is sent while it is, then `first` commits.
+async fn interleaved(app: &App, first: &str, second: &'static str, args: Uuid) {
+    let one = app.db.pool.get().await.unwrap();
+    let two = app.db.pool.get().await.unwrap();
+    one.batch_execute("BEGIN").await.unwrap();
+    one.execute(first, &[&args]).await.unwrap();
+    let racing = tokio::spawn(async move {
+        two.batch_execute("BEGIN").await.unwrap();
+        two.execute(second, &[&args]).await.unwrap();
+        two.batch_execute("COMMIT").await.unwrap();
+    });
+    // Long enough for the second to run to its end unless it waits for the first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    one.batch_execute("COMMIT").await.unwrap();
+    racing.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rendition_completing_while_its_job_is_superseded_leaves_the_track_unplayable() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 180_000, -14.0, -1.0).await;
+    // Its renditions still to finish.
+    app.execute(
+        "UPDATE variants SET status = 'failed'
+          WHERE asset_id = (SELECT master_asset_id FROM tracks WHERE id = $1)",
+        &[&track],
+    )
+    .await;
+
+    // The studio supersedes the job while the worker completes one of its renditions.
+    interleaved(
+        &app,
+        "UPDATE transcode_jobs SET superseded_at = now()
+          WHERE asset_id = (SELECT master_asset_id FROM tracks WHERE id = $1)",
+        "UPDATE variants SET status = 'complete'
+          WHERE asset_id = (SELECT master_asset_id FROM tracks WHERE id = $1) AND name = 'aac_256'",
+        track,
+    )
+    .await;
+
+    let album = app
+        .get(&format!("/v1/listener/albums/{release}"), None)
+        .await;
+    assert_eq!(album.status, 200, "{}", album.body);
+    assert_eq!(
+        album.body["tracks"][0]["playable"], false,
+        "the only complete rendition belongs to a superseded job"
+    );
+}
+
+#[tokio::test]
+async fn two_tracks_analysed_at_once_both_count_in_the_album_gain() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let first = app.playable_track(release, 1, 60_000, -14.0, -12.0).await;
+    app.playable_track(release, 2, 60_000, -14.0, -12.0).await;
+
+    // Each track analysed again, louder, by two workers at once.
+    interleaved(
+        &app,
+        "UPDATE tracks SET integrated_lufs = -8 WHERE release_id = $1 AND position = 1",
+        "UPDATE tracks SET integrated_lufs = -8 WHERE release_id = $1 AND position = 2",
+        release,
+    )
+    .await;
+
+    let r = app
+        .get(&format!("/v1/listener/tracks/{first}/stream"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Both at -8 LUFS: the album is at -8 and needs -6 dB (seeing one change only, it would be
+    // at about -10 LUFS and need about -4).
+    assert_eq!(r.body["loudness"]["album_gain_db"], -6.0);
+}
