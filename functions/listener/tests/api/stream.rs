@@ -477,3 +477,61 @@ async fn two_tracks_analysed_at_once_both_count_in_the_album_gain() {
     // at about -10 LUFS and need about -4).
     assert_eq!(r.body["loudness"]["album_gain_db"], -6.0);
 }
+
+#[tokio::test]
+async fn the_album_page_follows_its_tracks_renamed_reordered_added_and_removed() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let first = app.playable_track(release, 1, 60_000, -14.0, -3.0).await;
+    let second = app.playable_track(release, 2, 60_000, -14.0, -3.0).await;
+    let listed = async || {
+        let album = app
+            .get(&format!("/v1/listener/albums/{release}"), None)
+            .await;
+        assert_eq!(album.status, 200, "{}", album.body);
+        album.body["tracks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["title"].as_str().unwrap().to_owned(), t["id"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let id = |t: Uuid| serde_json::json!(t.to_string());
+    assert_eq!(
+        listed().await,
+        [
+            ("Track 1".into(), id(first)),
+            ("Track 2".into(), id(second))
+        ]
+    );
+
+    // The first renamed, and the order reversed, in one statement.
+    app.execute(
+        "UPDATE tracks SET position = 10 - position,
+                           title = CASE WHEN id = $2 THEN 'Closer' ELSE title END
+          WHERE release_id = $1",
+        &[&release, &first],
+    )
+    .await;
+    assert_eq!(
+        listed().await,
+        [("Track 2".into(), id(second)), ("Closer".into(), id(first))]
+    );
+    // One more, and one gone.
+    let third = app.track(release, 12, 30_000).await;
+    app.execute("DELETE FROM tracks WHERE id = $1", &[&second])
+        .await;
+    assert_eq!(
+        listed().await,
+        [("Closer".into(), id(first)), ("Track 12".into(), id(third))]
+    );
+
+    // Only the database writes the list: a writer's own is put back.
+    app.execute(
+        "UPDATE releases SET track_list = '[]' WHERE id = $1",
+        &[&release],
+    )
+    .await;
+    assert_eq!(listed().await.len(), 2);
+}

@@ -1,5 +1,7 @@
 //! An album page: the release, its artist, ordered tracks with loudness and whether each can be
-//! played by this caller, and cover URLs. One query.
+//! played by this caller, and cover URLs. One query, of one release row and its artist: the
+//! track list and the cover variants are kept on the release by the database
+//! (migrations/V26, V28).
 
 use deadpool_postgres::GenericClient;
 use postgres_types::Json;
@@ -61,19 +63,7 @@ const ALBUM: &str = concat!(
                 ",
     cover_variants_sql!(),
     " AS cover,
-                (SELECT json_agg(json_build_object(
-                            'id', t.id, 'position', t.position, 'title', t.title,
-                            'duration_ms', t.duration_ms, 'explicit', t.explicit,
-                            'loudness', CASE WHEN t.integrated_lufs IS NOT NULL
-                                              AND t.true_peak_dbtp IS NOT NULL
-                                              AND t.gain_db IS NOT NULL
-                                        THEN json_build_object(
-                                            'integrated_lufs', t.integrated_lufs,
-                                            'true_peak_dbtp', t.true_peak_dbtp,
-                                            'gain_db', t.gain_db) END,
-                            'playable', t.playable)
-                        ORDER BY t.position)
-                   FROM tracks t WHERE t.release_id = r.id) AS tracks
+                r.track_list AS tracks
            FROM releases r JOIN artist_profiles a ON a.id = r.artist_id
           WHERE r.id = $1"
 );

@@ -19,23 +19,6 @@ macro_rules! cover_variants_sql {
 }
 pub(crate) use cover_variants_sql;
 
-/// Audio renditions a listener may be given, best first (a SQL array literal).
-macro_rules! rendition_names_sql {
-    () => {
-        "ARRAY['aac_256', 'aac_128', 'opus_96']"
-    };
-}
-pub(crate) use rendition_names_sql;
-
-/// The 30-second previews a caller without a gated release's entitlement may be given, in the
-/// same order (a SQL array literal). Never among the renditions above.
-macro_rules! preview_names_sql {
-    () => {
-        "ARRAY['preview_aac_128', 'preview_opus_96']"
-    };
-}
-pub(crate) use preview_names_sql;
-
 /// A variant's object, as the SQL above returns it.
 #[derive(Debug, Deserialize)]
 pub(crate) struct StoredObject {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::error::ListenerError;
-use super::media::{Media, preview_names_sql, rendition_names_sql};
+use super::media::Media;
 use super::viewer::{Reach, Viewer};
 use crate::aws::URL_TTL;
 use crate::catalog::Access;
@@ -73,43 +73,20 @@ pub fn album_gain_db(album_lufs: f64, max_true_peak_dbtp: f64) -> f64 {
     (TARGET_LUFS - album_lufs).min(PEAK_CEILING_DBTP - max_true_peak_dbtp)
 }
 
-/// The complete variants of the track's current master named in `$names` (a SQL array
-/// literal), in that order, as JSON.
-macro_rules! master_variants_sql {
-    ($names:expr) => {
-        concat!(
-            "(SELECT json_agg(json_build_object(
-                         'name', v.name, 'codec', v.codec, 'bitrate_kbps', v.bitrate_kbps,
-                         'mime', v.mime, 'bucket', v.bucket, 'key', v.key)
-                     ORDER BY array_position(",
-            $names,
-            ", v.name))
-                FROM transcode_jobs j JOIN variants v ON v.job_id = j.id
-               WHERE j.asset_id = t.master_asset_id AND j.superseded_at IS NULL
-                 AND v.status = 'complete' AND v.name = ANY (",
-            $names,
-            "))"
-        )
-    };
-}
-
 /// The reach is computed once: `OFFSET 0` keeps the planner from pulling its subquery up and
-/// copying the call into each of its three uses. The full renditions are read only for
-/// `stream` and the previews only for `page`, so neither reaches the other's caller.
-const STREAM: &str = concat!(
-    "SELECT t.id, t.integrated_lufs, t.true_peak_dbtp, t.gain_db, r.access, g.reach,
-                r.album_lufs, r.album_max_peak,
-                CASE WHEN g.reach = 'stream' THEN ",
-    master_variants_sql!(rendition_names_sql!()),
-    " END AS renditions,
-                CASE WHEN g.reach = 'page' THEN ",
-    master_variants_sql!(preview_names_sql!()),
-    " END AS previews
-           FROM tracks t
-           JOIN releases r ON r.id = t.release_id
-           CROSS JOIN LATERAL (SELECT release_reach(r, $2, $3) AS reach OFFSET 0) AS g
-          WHERE t.id = $1"
-);
+/// copying the call into each of its uses. The track's complete renditions and previews are
+/// kept on it by the database (migrations/V28: those of its current master, best first); the
+/// full renditions are read only for `stream` and the previews only for `page`, so neither
+/// reaches the other's caller.
+const STREAM: &str = "\
+    SELECT t.id, t.integrated_lufs, t.true_peak_dbtp, t.gain_db, r.access, g.reach,
+           r.album_lufs, r.album_max_peak,
+           CASE WHEN g.reach = 'stream' THEN t.renditions END AS renditions,
+           CASE WHEN g.reach = 'page' THEN t.previews END AS previews
+      FROM tracks t
+      JOIN releases r ON r.id = t.release_id
+     CROSS JOIN LATERAL (SELECT release_reach(r, $2, $3) AS reach OFFSET 0) AS g
+     WHERE t.id = $1";
 
 /// Stream URLs for `track_id` as `viewer` may have them.
 #[tracing::instrument(skip(db, media, viewer))]
