@@ -1,5 +1,6 @@
 //! Which database failures are the client's, ours, or the database's: only a connection that
-//! cannot be had or broke is "unavailable" (503, retry); a driver error of our own making (a value
+//! cannot be had or broke, or a transaction the server rolled back to break a deadlock, is
+//! "unavailable" (503, retry); a driver error of our own making (a value
 //! that does not convert, a wrong parameter) is a bug (500, logged), never a 503.
 
 use hound_domain::db::{self, DbError, PoolSettings};
@@ -33,4 +34,34 @@ async fn a_connection_that_cannot_be_had_is_unavailable() {
     .unwrap();
     let err = db::connect(&unreachable).await.unwrap_err();
     assert!(matches!(err, DbError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_transaction_rolled_back_to_break_a_deadlock_is_unavailable_so_it_is_retried() {
+    let db = TestDb::new().await;
+    let setup = db.pool.get().await.unwrap();
+    setup
+        .batch_execute("CREATE TABLE pair (id int PRIMARY KEY); INSERT INTO pair VALUES (1), (2)")
+        .await
+        .unwrap();
+    let (one, two) = (db.pool.get().await.unwrap(), db.pool.get().await.unwrap());
+    // Each locks one row, then asks for the other's: one of the two is chosen and rolled back.
+    one.batch_execute("BEGIN; UPDATE pair SET id = id WHERE id = 1")
+        .await
+        .unwrap();
+    two.batch_execute("BEGIN; UPDATE pair SET id = id WHERE id = 2")
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        one.execute("UPDATE pair SET id = id WHERE id = 2", &[]),
+        two.execute("UPDATE pair SET id = id WHERE id = 1", &[]),
+    );
+    let err = match (a, b) {
+        (Err(err), Ok(_)) | (Ok(_), Err(err)) => err,
+        other => panic!("exactly one of the two fails: {other:?}"),
+    };
+    assert!(
+        matches!(DbError::from(err), DbError::Unavailable(_)),
+        "a deadlock victim may simply try again"
+    );
 }

@@ -25,14 +25,19 @@ pub enum DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(err: tokio_postgres::Error) -> Self {
-        // Only a broken or refused connection is safe to retry. A driver error with no SQLSTATE
-        // that is not about the connection (a value that does not convert, a wrong parameter
-        // count) is a bug in our code: 500, logged.
+        // Only a broken or refused connection, or a transaction the server rolled back to
+        // break a deadlock or a serialisation conflict (rare: a request and a worker changing
+        // one release's tracks at the same instant lock the release and a track in opposite
+        // orders), is safe to retry. A driver error with no SQLSTATE that is not about the
+        // connection (a value that does not convert, a wrong parameter count) is a bug in our
+        // code: 500, logged.
         let connection_level = err.is_closed()
             || err.code().is_some_and(|code| {
                 code == &SqlState::ADMIN_SHUTDOWN
                     || code == &SqlState::CANNOT_CONNECT_NOW
                     || code == &SqlState::TOO_MANY_CONNECTIONS
+                    || code == &SqlState::T_R_DEADLOCK_DETECTED
+                    || code == &SqlState::T_R_SERIALIZATION_FAILURE
             })
             || (err.code().is_none() && io_underneath(&err));
         let invalid_text = err.code().is_some_and(|code| {
