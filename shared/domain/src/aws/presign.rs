@@ -19,8 +19,9 @@ use tokio::sync::RwLock;
 
 use super::unavailable::Unavailable;
 
-/// Characters of a key left as they are: RFC 3986 unreserved, and `/` between segments.
-const KEY: &AsciiSet = &NON_ALPHANUMERIC
+/// Characters of an object key left as they are in a URL: RFC 3986 unreserved, and `/` between
+/// segments (the CloudFront signer encodes keys the same way).
+pub(super) const KEY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')
