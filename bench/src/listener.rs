@@ -138,18 +138,8 @@ pub async fn run() {
         .batch_execute(&load)
         .await
         .expect("loading the catalogue");
-    // The steady state autovacuum keeps: the load rewrites tracks and releases more than once
-    // (their derived columns, V26, V28), and dead versions would slow every read measured below.
-    // Then a checkpoint, so that writing out the load's dirty pages (about a gigabyte) does not
-    // fall into a measured round.
-    client
-        .batch_execute("VACUUM ANALYZE")
-        .await
-        .expect("vacuuming the catalogue");
-    client
-        .batch_execute("CHECKPOINT")
-        .await
-        .expect("writing the load out");
+    // The load rewrites tracks and releases more than once (their derived columns, V26, V28).
+    crate::steady_state(&client).await;
     let catalogue = Catalogue {
         releases: client
             .query("SELECT id FROM releases WHERE access = 'public'", &[])

@@ -28,6 +28,20 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
+/// After a bench's load, the steady state autovacuum keeps (dead row versions vacuumed, fresh
+/// statistics), then a checkpoint, so that writing out the load's dirty pages does not fall
+/// into a measured round.
+pub(crate) async fn steady_state(client: &hound_domain::db::PooledClient) {
+    client
+        .batch_execute("VACUUM ANALYZE")
+        .await
+        .expect("vacuuming the catalogue");
+    client
+        .batch_execute("CHECKPOINT")
+        .await
+        .expect("writing the load out");
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

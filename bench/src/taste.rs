@@ -322,17 +322,8 @@ async fn latency() {
         )
         .await
         .expect("loading");
-    // The steady state, as in the listener bench: the load's dead row versions vacuumed (V28
-    // writes each release again with its track list) and its dirty pages written out before
-    // anything is measured.
-    client
-        .batch_execute("VACUUM ANALYZE")
-        .await
-        .expect("vacuuming the catalogue");
-    client
-        .batch_execute("CHECKPOINT")
-        .await
-        .expect("writing the load out");
+    // V28 writes each release again with its track list.
+    crate::steady_state(&client).await;
     let ids: Vec<Uuid> = client
         .query(
             "SELECT id FROM tracks TABLESAMPLE SYSTEM (1) LIMIT 5000",

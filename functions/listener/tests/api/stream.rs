@@ -400,10 +400,17 @@ async fn album_gain_follows_a_track_analysed_again_and_a_track_removed() {
 }
 
 /// Two writers at once on the rows a derived column comes from, each in its own transaction:
-/// `first` runs and stays open, `second` is sent while it is, then `first` commits.
+/// `first` runs and stays open; `second` is sent while it is, and runs until it has either
+/// finished or is waiting for a lock `first` holds (Postgres says which); then `first` commits.
 async fn interleaved(app: &App, first: &str, second: &'static str, args: Uuid) {
     let one = app.db.pool.get().await.unwrap();
     let two = app.db.pool.get().await.unwrap();
+    let watch = app.db.pool.get().await.unwrap();
+    let second_pid: i32 = two
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
     one.batch_execute("BEGIN").await.unwrap();
     one.execute(first, &[&args]).await.unwrap();
     let racing = tokio::spawn(async move {
@@ -411,8 +418,26 @@ async fn interleaved(app: &App, first: &str, second: &'static str, args: Uuid) {
         two.execute(second, &[&args]).await.unwrap();
         two.batch_execute("COMMIT").await.unwrap();
     });
-    // Long enough for the second to run to its end unless it waits for the first.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting: bool = watch
+            .query_one(
+                "SELECT coalesce(bool_or(wait_event_type = 'Lock'), false)
+                   FROM pg_stat_activity WHERE pid = $1",
+                &[&second_pid],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting || racing.is_finished() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second writer neither finished nor waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     one.batch_execute("COMMIT").await.unwrap();
     racing.await.unwrap();
 }
