@@ -350,6 +350,40 @@ async fn latency() {
     }
 
     let n = 500;
+    // As tracks arrive, their points go into the suggestions' index in arrival order (here: the
+    // load's random order); the daily schedule writes them again in spatial order (V29).
+    let arrival = stats(
+        timed(n, || {
+            let id = ids[rng.next(ids.len())];
+            let router = &router;
+            async move {
+                let r = Call::get(&format!("/v1/listener/tracks/{id}/suggested-next"))
+                    .send(router)
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.body);
+            }
+        })
+        .await,
+    );
+    let started = Instant::now();
+    let points = listener::rebuild_taste_index(
+        &db.pool_as(hound_domain::db::roles::MAINTENANCE)
+            .get()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect("the schedule's rebuild");
+    println!(
+        "taste: the schedule's rebuild wrote {points} points in spatial order in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    for _ in 0..50 {
+        let id = ids[rng.next(ids.len())];
+        Call::get(&format!("/v1/listener/tracks/{id}/suggested-next"))
+            .send(&router)
+            .await;
+    }
     let pool = db.pool.clone();
     let mut pick = Lcg(6);
     let baseline = stats(
@@ -447,6 +481,12 @@ async fn latency() {
         "baseline: primary-key SELECT",
         ms(baseline.p50),
         ms(baseline.p99)
+    );
+    row(
+        "suggested-next, before the rebuild",
+        &arrival,
+        &baseline,
+        None,
     );
     row(
         "GET …/tracks/{id}/suggested-next",

@@ -6,7 +6,8 @@
 //! `{"task": "co_listening"}` (what listeners play next, from the plays received since) and
 //! `{"task": "stats"}` (the artists' daily stats); every 5 minutes with `{"task": "preorders"}`
 //! (held pre-orders captured at publication or released when their release was withdrawn) and
-//! `{"task": "notifications"}` (mail still pending).
+//! `{"task": "notifications"}` (mail still pending); daily with `{"task": "taste_index"}` (the
+//! suggestions' copy of the track points written again in spatial order, migrations/V29).
 
 use hound_domain::aws::{Mailer, Storage};
 use hound_domain::db::{self, Pool};
@@ -36,6 +37,9 @@ pub enum Task {
     },
     /// Read the plays received since the last run into the co-listening counts.
     CoListening,
+    /// Write the suggestions' copy of the track points again in spatial order, so that the
+    /// nearest-neighbour scan stays short as tracks arrive.
+    TasteIndex,
     /// Send the notifications still pending (their first send failed, or nobody sent it yet),
     /// at most `limit` a run.
     Notifications {
@@ -91,6 +95,8 @@ pub struct Report {
     pub uploads_abandoned: u64,
     /// Counted plays read and (listener, pair) contributions recorded by a co-listening run.
     pub co_listening: Option<CoListenRun>,
+    /// Track points written by a rebuild of the suggestions' index.
+    pub taste_points: Option<i64>,
     /// Pre-orders captured and released by a settling run.
     pub preorders: Option<PreorderRun>,
     /// Track-days added to and release-days recounted by a stats run.
@@ -260,6 +266,14 @@ async fn handle(maintenance: &Maintenance, task: Task) -> anyhow::Result<Report>
             );
             Ok(Report {
                 co_listening: Some(run),
+                ..Report::default()
+            })
+        }
+        Task::TasteIndex => {
+            let points = listener::rebuild_taste_index(&client).await?;
+            tracing::info!(points, "taste index rebuilt in spatial order");
+            Ok(Report {
+                taste_points: Some(points),
                 ..Report::default()
             })
         }

@@ -213,7 +213,9 @@ async fn world(db: &TestDb) -> World {
             vec![&release, &artist],
         ),
         (
-            "INSERT INTO tracks (id, release_id, position, title) VALUES ($1, $2, 1, 'B track')",
+            // Analysed: its point is in taste_points too (migrations/V29).
+            "INSERT INTO tracks (id, release_id, position, title, embedding)
+             VALUES ($1, $2, 1, 'B track', '{0.2,0.4,0.6,0.8,0.1}')",
             vec![&track, &release],
         ),
         (
@@ -613,11 +615,17 @@ fn b_rows(b: &Footprint) -> Vec<(&'static str, String, &'static str)> {
             format!("user_id = '{}'", b.user),
             "attempts = attempts",
         ),
+        (
+            "taste_points",
+            format!("track_id = '{}'", b.track),
+            "point = point",
+        ),
     ]
 }
 
-/// Tables no function role has any grant on: reached only through SECURITY DEFINER functions.
-const FUNCTIONS_ONLY: &[&str] = &["drafts", "draft_tokens"];
+/// Tables no function role has any grant on: reached only through SECURITY DEFINER functions
+/// (taste_points: read by `nearest_tracks`, written by the tracks triggers and the rebuild).
+const FUNCTIONS_ONLY: &[&str] = &["drafts", "draft_tokens", "taste_points"];
 
 /// Artist profiles are every artist's public face: readable by all, written by their owner.
 const PUBLIC_READ: &[&str] = &["artist_profiles"];
@@ -707,7 +715,8 @@ async fn in_a_users_name_no_function_role_reads_or_changes_another_users_rows() 
     // The probes are not vacuous: each of B's rows is read by some function role, in B's own
     // context or in the service context, through the same predicate A was refused by.
     // Drafts belong to no account: no role reads them directly, only the SQL functions
-    // save_draft / claim_drafts do (functions/auth/tests/api/drafts.rs shows them at work).
+    // save_draft / claim_drafts do (functions/auth/tests/api/drafts.rs shows them at work);
+    // taste_points likewise (functions/maintenance/tests/taste_index.rs).
     let mut unseen: Vec<&str> = probes
         .iter()
         .map(|(t, _, _)| *t)

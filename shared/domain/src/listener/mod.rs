@@ -48,7 +48,7 @@ pub use stream::{
 pub use suggest::{
     CANDIDATES, COLLECTIVE_MIN_LISTENERS, Collective, PER_ARTIST, Reason, SUGGESTIONS,
     SuggestedRelease, SuggestedTrack, Suggestions, TASTE_WEIGHT, collective, for_you,
-    suggested_after_album, suggested_after_track,
+    rebuild_taste_index, suggested_after_album, suggested_after_track,
 };
 pub use taste::{
     ACTIVE_FOR_SECS, LEARNING_RATE, NORM_BOUND, TASTE_DIMS, TasteVector, heartbeat, held,

@@ -26,7 +26,9 @@ pub const TASTE_WEIGHT: f64 = 0.5;
 /// the pair (the weight grows with the logarithm of their number).
 pub const COLISTEN_WEIGHT: f64 = 0.5;
 pub const COLISTEN_SATURATION: f64 = 20.0;
-/// Nearest tracks considered before filtering and ranking.
+/// Nearest tracks considered before filtering and ranking (held by the SQL function
+/// `nearest_tracks` as a literal, for its plan: a test checks the two agree), and co-listened
+/// tracks per seed.
 pub const CANDIDATES: i64 = 100;
 /// Items per list, and per artist within it.
 pub const SUGGESTIONS: i64 = 20;
@@ -65,21 +67,20 @@ pub struct Suggestions<T> {
     pub items: Vec<T>,
 }
 
-/// Scores candidates for viewer `$2` with held taste `$3` (NULL without one): the `$5` tracks
-/// nearest to point `$1`, and the tracks listeners played after seed tracks `$9` (pairs of at
-/// least `$10` listeners), excluding release `$4` (NULL: none). A candidate's score has three
-/// parts: its cosine similarity to `$1`, `$6` times its agreement with the taste, and `$11` times
-/// its co-listening weight (saturating at `$12` listeners). Columns: track, release, artist, and
+/// Scores candidates for viewer `$2` with held taste `$3` (NULL without one): the
+/// [`CANDIDATES`] analysed tracks nearest to point `$1` (`nearest_tracks`, migrations/V29: an
+/// exact KNN over a spatially ordered copy of the points, of releases anyone may see), and the
+/// tracks listeners played after seed tracks `$9` (the top `$5` pairs of each, of at least `$10`
+/// listeners), excluding release `$4` (NULL: none). A candidate's score has three parts: its
+/// cosine similarity to `$1`, `$6` times its agreement with the taste, and `$11` times its
+/// co-listening weight (saturating at `$12` listeners). Only candidates the viewer may stream
+/// (a public release open to all needs no further check). Columns: track, release, artist, and
 /// the parts.
 macro_rules! scored_sql {
     () => {
         "near AS (
-             SELECT t.id
-               FROM tracks t
-              WHERE $1::float8[] IS NOT NULL AND t.taste_point IS NOT NULL
-                AND t.release_id IS DISTINCT FROM $4
-              ORDER BY t.taste_point <-> cube($1::float8[])
-              LIMIT $5
+             SELECT n.track_id AS id, n.release_id, n.point
+               FROM nearest_tracks($1::float8[], $4) n
          ), partners AS (
              SELECT top.track_b AS id, max(top.listeners) AS listeners
                FROM unnest($9::uuid[]) AS seed(id)
@@ -91,24 +92,30 @@ macro_rules! scored_sql {
               WHERE NOT (top.track_b = ANY ($9::uuid[]))
               GROUP BY top.track_b
          ), candidates AS (
-             SELECT id FROM near UNION SELECT id FROM partners
+             SELECT id, release_id, point FROM near
+             UNION ALL
+             SELECT t.id, t.release_id, t.taste_point
+               FROM partners pa JOIN tracks t ON t.id = pa.id
+              WHERE NOT EXISTS (SELECT 1 FROM near n WHERE n.id = pa.id)
          ), scored AS (
-             SELECT t.id, t.release_id, r.artist_id,
-                    coalesce(1 - power(t.taste_point <-> cube($1::float8[]), 2) / 2, 0) AS sim,
-                    coalesce($6 * (SELECT sum(x * w)
-                                     FROM unnest(point_coords(t.taste_point), $3::float8[])
-                                          AS u(x, w)), 0) AS taste,
+             SELECT c.id, c.release_id, r.artist_id,
+                    coalesce(1 - power(c.point <-> cube($1::float8[]), 2) / 2, 0) AS sim,
+                    coalesce($6 * (cube_ll_coord(c.point, 1) * ($3::float8[])[1]
+                                   + cube_ll_coord(c.point, 2) * ($3::float8[])[2]
+                                   + cube_ll_coord(c.point, 3) * ($3::float8[])[3]
+                                   + cube_ll_coord(c.point, 4) * ($3::float8[])[4]
+                                   + cube_ll_coord(c.point, 5) * ($3::float8[])[5]), 0)
+                        AS taste,
                     $11::float8 * least(1.0, coalesce(ln(1.0 + pa.listeners)
                                                       / ln(1.0 + $12::float8), 0))
                         AS colisten
                FROM candidates c
-               JOIN tracks t ON t.id = c.id
-               JOIN releases r ON r.id = t.release_id
-               LEFT JOIN partners pa ON pa.id = t.id
-              WHERE t.release_id IS DISTINCT FROM $4
-                AND release_reach(r, $2, NULL) = 'stream'
+               JOIN releases r ON r.id = c.release_id
+               LEFT JOIN partners pa ON pa.id = c.id
+              WHERE c.release_id IS DISTINCT FROM $4
+                AND (release_open_to_all(r) OR release_reach(r, $2, NULL) = 'stream')
                 AND NOT EXISTS (SELECT 1 FROM track_votes v
-                                 WHERE v.user_id = $2 AND v.track_id = t.id AND v.value < 0)
+                                 WHERE v.user_id = $2 AND v.track_id = c.id AND v.value < 0)
          )"
     };
 }
@@ -434,6 +441,19 @@ pub async fn for_you(
         cards.push(release_card(row, media).await?);
     }
     Ok(cards)
+}
+
+/// Write the suggestions' copy of the track points (`taste_points`, migrations/V29) again in
+/// spatial order and index it after, so that its exact KNN scan reads few pages (points added
+/// since the last rebuild went into the tree in arrival order): the maintenance schedule's daily
+/// `taste_index` task, as the maintenance role. Writers of points wait for it; readers do not.
+/// Returns the points written.
+#[tracing::instrument(skip(db))]
+pub async fn rebuild_taste_index(db: &impl GenericClient) -> Result<i64, crate::db::DbError> {
+    let row = db
+        .query_one("SELECT rebuild_taste_points() AS points", &[])
+        .await?;
+    Ok(row.get("points"))
 }
 
 /// Below this many active listeners *with a taste* the collective has none: a mean of one or
