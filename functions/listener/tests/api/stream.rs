@@ -162,6 +162,40 @@ async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
     assert!(cover["600"]["webp"].is_string());
     let downloaded = reqwest::get(url).await.unwrap();
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), jpeg);
+    // Every reader gets the same cover URL for a few minutes (so a browser keeps the image
+    // across pages), and it is valid at least the 15 minutes every signed URL is.
+    let reader = app.account("listener", "reader@example.com").await;
+    let again = app
+        .get(
+            &format!("/v1/listener/albums/{release}"),
+            Some(&reader.token),
+        )
+        .await;
+    assert_eq!(again.body["cover"]["600"]["jpeg"], url);
+    let parsed = url::Url::parse(url).unwrap();
+    let param = |name: &str| {
+        parsed
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    };
+    let signed_at = time::PrimitiveDateTime::parse(
+        &param("X-Amz-Date"),
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+    )
+    .unwrap()
+    .assume_utc();
+    assert!(
+        signed_at.second() == 0 && signed_at.minute() % 5 == 0,
+        "signed as of the start of its five minutes: {url}"
+    );
+    let valid_for: i64 = param("X-Amz-Expires").parse().unwrap();
+    let valid_until = signed_at + time::Duration::seconds(valid_for);
+    assert!(
+        valid_until >= time::OffsetDateTime::now_utc() + time::Duration::seconds(899),
+        "{url}"
+    );
 
     // With a CDN, covers are CDN base + key.
     let cdn = router_with(

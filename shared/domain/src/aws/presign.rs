@@ -3,8 +3,14 @@
 //! interceptor for each URL (~55 µs); listener pages sign up to hundreds of URLs per request.
 //! Here a URL is the bucket's base URL plus the encoded key, signed with cached credentials.
 //! A unit test checks the result is byte-for-byte what the SDK presigner makes.
+//!
+//! Objects everyone sees alike (covers) get *shared* URLs: signed as of the start of the current
+//! [`SHARED_WINDOW`] and valid [`SHARED_WINDOW`] longer, so every request of a window gets the
+//! same URL — a browser keeps the image across pages instead of fetching it again under a new
+//! signature, and a page of covers costs one signature per cover a window, not per request.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -31,6 +37,23 @@ pub(super) const KEY: &AsciiSet = &NON_ALPHANUMERIC
 /// Credentials are fetched again this long before they expire (or this often, if they don't).
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
+/// Shared URLs are signed as of the start of a window this long, and stay valid this much
+/// longer than asked: a URL handed out is valid at least the asked time, at most this more.
+pub const SHARED_WINDOW: Duration = Duration::from_secs(300);
+
+/// Shared URLs kept per window, at most (past it the memo starts again; only costs signatures).
+const SHARED_MAX: usize = 20_000;
+
+/// The shared URLs of the current window, signed with the credentials of `key_id`.
+#[derive(Default)]
+struct Shared {
+    window: u64,
+    key_id: String,
+    len: usize,
+    /// bucket → key → URL
+    urls: HashMap<String, HashMap<String, String>>,
+}
+
 #[derive(Clone)]
 pub struct GetSigner {
     inner: Arc<Inner>,
@@ -39,6 +62,7 @@ pub struct GetSigner {
 struct Inner {
     provider: Option<SharedCredentialsProvider>,
     cached: RwLock<Option<(Credentials, SystemTime)>>,
+    shared: Mutex<Shared>,
     region: String,
     /// `AWS_ENDPOINT_URL` (moto): path-style URLs under it; else virtual-hosted AWS URLs.
     endpoint: Option<String>,
@@ -50,6 +74,7 @@ impl GetSigner {
             inner: Arc::new(Inner {
                 provider: config.credentials_provider(),
                 cached: RwLock::new(None),
+                shared: Mutex::default(),
                 region: config
                     .region()
                     .map_or_else(|| "us-east-1".to_owned(), |r| r.as_ref().to_owned()),
@@ -73,6 +98,7 @@ impl GetSigner {
             inner: Arc::new(Inner {
                 provider: Some(provider),
                 cached: RwLock::new(None),
+                shared: Mutex::default(),
                 region: var("AWS_REGION")
                     .or_else(|| var("AWS_DEFAULT_REGION"))
                     .unwrap_or_else(|| "us-east-1".to_owned()),
@@ -132,6 +158,66 @@ impl GetSigner {
         ttl: Duration,
     ) -> Result<String, Unavailable> {
         let creds = self.credentials(now).await?;
+        self.sign(creds, bucket, key, now, ttl)
+    }
+
+    /// The shared GET URL of `bucket`/`key` for the window `now` falls in: signed as of the
+    /// window's start, valid `ttl` + [`SHARED_WINDOW`] from there (so at least `ttl` from `now`),
+    /// the same URL for every call of the window (with the same credentials).
+    pub async fn presign_get_shared(
+        &self,
+        bucket: &str,
+        key: &str,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<String, Unavailable> {
+        let creds = self.credentials(now).await?;
+        let since_epoch = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let window = since_epoch - since_epoch % SHARED_WINDOW.as_secs();
+        let current =
+            |shared: &Shared| shared.window == window && shared.key_id == creds.access_key_id();
+        {
+            let shared = self.inner.shared.lock().unwrap_or_else(|e| e.into_inner());
+            if current(&shared)
+                && let Some(url) = shared.urls.get(bucket).and_then(|keys| keys.get(key))
+            {
+                return Ok(url.clone());
+            }
+        }
+        let signed_at = SystemTime::UNIX_EPOCH + Duration::from_secs(window);
+        let url = self.sign(creds.clone(), bucket, key, signed_at, ttl + SHARED_WINDOW)?;
+        let mut shared = self.inner.shared.lock().unwrap_or_else(|e| e.into_inner());
+        if !current(&shared) || shared.len >= SHARED_MAX {
+            *shared = Shared {
+                window,
+                key_id: creds.access_key_id().to_owned(),
+                ..Shared::default()
+            };
+        }
+        let inserted = shared
+            .urls
+            .entry(bucket.to_owned())
+            .or_default()
+            .insert(key.to_owned(), url.clone())
+            .is_none();
+        if inserted {
+            shared.len += 1;
+        }
+        Ok(url)
+    }
+
+    /// `bucket`/`key` signed with `creds` as of `at`, valid `ttl` from then.
+    fn sign(
+        &self,
+        creds: Credentials,
+        bucket: &str,
+        key: &str,
+        at: SystemTime,
+        ttl: Duration,
+    ) -> Result<String, Unavailable> {
         let url = self.object_url(bucket, key);
         let failed = |e: &dyn std::fmt::Display| Unavailable {
             service: "s3",
@@ -150,7 +236,7 @@ impl GetSigner {
             .identity(&identity)
             .region(&self.inner.region)
             .name("s3")
-            .time(now)
+            .time(at)
             .settings(settings)
             .build()
             .map_err(|e| failed(&e))?
@@ -216,6 +302,57 @@ mod tests {
             .unwrap()
             .uri()
             .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_shared_url_is_one_per_window_signed_at_its_start_and_valid_the_ttl_past_its_end() {
+        let config = config(Some("http://127.0.0.1:5000"), None).await;
+        let signer = GetSigner::new(&config);
+        let ttl = Duration::from_secs(900);
+        // A window's start (a multiple of five minutes).
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_100);
+        let key = "0a1b/600.jpeg";
+        let shared = |at: u64, key: &'static str| {
+            let signer = signer.clone();
+            async move {
+                signer
+                    .presign_get_shared("hound-covers", key, start + Duration::from_secs(at), ttl)
+                    .await
+                    .unwrap()
+            }
+        };
+        let first = shared(10, key).await;
+        assert_eq!(
+            shared(299, key).await,
+            first,
+            "the same URL all window long"
+        );
+        // What the SDK-checked signer makes as of the window's start, for the TTL plus the
+        // window: valid at least the TTL from any moment of the window.
+        assert_eq!(
+            first,
+            signer
+                .presign_get("hound-covers", key, start, ttl + SHARED_WINDOW)
+                .await
+                .unwrap()
+        );
+        assert!(first.contains("X-Amz-Expires=1200"), "{first}");
+        assert_ne!(shared(10, "0a1b/300.jpeg").await, first);
+        // The next window signs again.
+        let next = shared(300, key).await;
+        assert_ne!(next, first);
+        assert_eq!(
+            next,
+            signer
+                .presign_get(
+                    "hound-covers",
+                    key,
+                    start + SHARED_WINDOW,
+                    ttl + SHARED_WINDOW
+                )
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -138,6 +138,14 @@ impl Storage {
             .await
     }
 
+    /// The shared GET URL of an object everyone sees alike (a cover): the same for every call
+    /// of a [`super::presign::SHARED_WINDOW`], valid at least [`URL_TTL`] (see `super::presign`).
+    pub async fn presign_get_shared(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
+        self.get_signer
+            .presign_get_shared(bucket, key, std::time::SystemTime::now(), URL_TTL)
+            .await
+    }
+
     /// HEAD an object: `None` when it does not exist.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, Unavailable> {
         match self

@@ -1,5 +1,6 @@
-//! URLs for stored media: covers through the CDN when `CDN_BASE_URL` is set (else presigned),
-//! audio renditions and previews always presigned for 15 minutes. Never a master.
+//! URLs for stored media: covers through the CDN when `CDN_BASE_URL` is set (else presigned,
+//! shared by every reader of a 5-minute window), audio renditions and previews always presigned
+//! for 15 minutes. Never a master.
 
 use std::collections::BTreeMap;
 
@@ -93,11 +94,13 @@ impl Media {
         }
     }
 
-    /// A cover image: CDN base + key when configured, else presigned.
+    /// A cover image: CDN base + key when configured, else a shared presigned URL (the same for
+    /// every reader for a few minutes, so browsers keep the image; `aws::presign`).
     pub async fn image_url(&self, bucket: &str, key: &str) -> Result<String, Unavailable> {
         match &self.cdn_base {
             Some(base) => Ok(format!("{base}/{key}")),
-            None => self.signed_url(bucket, key).await,
+            None if bucket == self.storage.streams_bucket => self.signed_url(bucket, key).await,
+            None => self.storage.presign_get_shared(bucket, key).await,
         }
     }
 
