@@ -73,9 +73,8 @@ pub struct Suggestions<T> {
 /// tracks listeners played after seed tracks `$9` (the top `$5` pairs of each, of at least `$10`
 /// listeners), excluding release `$4` (NULL: none). A candidate's score has three parts: its
 /// cosine similarity to `$1`, `$6` times its agreement with the taste, and `$11` times its
-/// co-listening weight (saturating at `$12` listeners). Only candidates the viewer may stream
-/// (a public release open to all needs no further check). Columns: track, release, artist, and
-/// the parts.
+/// co-listening weight (saturating at `$12` listeners). Only candidates the viewer may stream.
+/// Columns: track, release, artist, and the parts.
 macro_rules! scored_sql {
     () => {
         "near AS (
@@ -113,7 +112,7 @@ macro_rules! scored_sql {
                JOIN releases r ON r.id = c.release_id
                LEFT JOIN partners pa ON pa.id = c.id
               WHERE c.release_id IS DISTINCT FROM $4
-                AND (release_open_to_all(r) OR release_reach(r, $2, NULL) = 'stream')
+                AND release_reach(r, $2, NULL) = 'stream'
                 AND NOT EXISTS (SELECT 1 FROM track_votes v
                                  WHERE v.user_id = $2 AND v.track_id = c.id AND v.value < 0)
          )"
