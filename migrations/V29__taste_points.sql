@@ -55,25 +55,29 @@ BEGIN
 END
 $$;
 
+-- Changed points are found with set operations, not a join of the transition tables: a join
+-- in EXISTS is planned as a nested loop (the first match is expected early), and an UPDATE of
+-- 100 000 tracks none of which has a point (a bulk load) then compared every pair.
 CREATE FUNCTION tracks_points_updated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM after a JOIN before b ON b.id = a.id
-                WHERE a.taste_point IS NOT NULL
-                  AND (b.taste_point IS NULL OR a.taste_point <> b.taste_point
-                       OR a.release_id <> b.release_id)) THEN
+    IF EXISTS (SELECT id, release_id, taste_point FROM after WHERE taste_point IS NOT NULL
+               EXCEPT
+               SELECT id, release_id, taste_point FROM before WHERE taste_point IS NOT NULL) THEN
         INSERT INTO taste_points (track_id, release_id, point)
-        SELECT a.id, a.release_id, a.taste_point FROM after a JOIN before b ON b.id = a.id
-         WHERE a.taste_point IS NOT NULL
-           AND (b.taste_point IS NULL OR a.taste_point <> b.taste_point
-                OR a.release_id <> b.release_id)
+        SELECT id, release_id, taste_point FROM after WHERE taste_point IS NOT NULL
+        EXCEPT
+        SELECT id, release_id, taste_point FROM before WHERE taste_point IS NOT NULL
         ON CONFLICT (track_id) DO UPDATE SET release_id = EXCLUDED.release_id,
                                              point = EXCLUDED.point;
     END IF;
-    IF EXISTS (SELECT 1 FROM after a JOIN before b ON b.id = a.id
-                WHERE a.taste_point IS NULL AND b.taste_point IS NOT NULL) THEN
-        DELETE FROM taste_points p USING after a
-         WHERE p.track_id = a.id AND a.taste_point IS NULL;
+    IF EXISTS (SELECT id FROM before WHERE taste_point IS NOT NULL
+               EXCEPT
+               SELECT id FROM after WHERE taste_point IS NOT NULL) THEN
+        DELETE FROM taste_points p
+         WHERE p.track_id IN (SELECT id FROM before WHERE taste_point IS NOT NULL
+                              EXCEPT
+                              SELECT id FROM after WHERE taste_point IS NOT NULL);
     END IF;
     RETURN NULL;
 END
