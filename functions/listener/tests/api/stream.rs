@@ -187,7 +187,7 @@ async fn album_pages_list_tracks_in_order_with_cover_urls_for_each_size() {
     .unwrap()
     .assume_utc();
     assert!(
-        signed_at.second() == 0 && signed_at.minute() % 5 == 0,
+        signed_at.second() == 0 && signed_at.minute().is_multiple_of(5),
         "signed as of the start of its five minutes: {url}"
     );
     let valid_for: i64 = param("X-Amz-Expires").parse().unwrap();
