@@ -197,55 +197,58 @@ pub async fn run() {
     // against its own baseline, and the worst ratio is the one judged.
     let (mut album_worst, mut stream_worst, mut ingest_worst) = (0.0f64, 0.0f64, f64::MAX);
     for round in 1..=ROUNDS {
+        // The baseline, album and stream samples are taken in turn, one of each per step, so
+        // that all three see the machine in the same state (here its speed drifted by up to
+        // 3x between blocks of 2 000 samples taken one after the other).
         let pool = db.pool.clone();
-        let mut pick = Lcg(11 + round as u64);
-        let baseline = stats(
-            timed(n, || {
-                let id = ids[pick.next(ids.len())];
-                let pool = pool.clone();
-                async move {
-                    let client = pool.get().await.unwrap();
-                    let statement = client
-                        .prepare_cached("SELECT id, title FROM releases WHERE id = $1")
-                        .await
-                        .unwrap();
-                    client.query_one(&statement, &[&id]).await.unwrap();
-                }
-            })
-            .await,
+        let (mut base_pick, mut album_pick, mut stream_pick) = (
+            Lcg(11 + round as u64),
+            Lcg(13 + round as u64),
+            Lcg(17 + round as u64),
+        );
+        let (mut base_samples, mut album_samples, mut stream_samples) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for _ in 0..n {
+            let id = ids[base_pick.next(ids.len())];
+            let started = Instant::now();
+            {
+                let client = pool.get().await.unwrap();
+                let statement = client
+                    .prepare_cached("SELECT id, title FROM releases WHERE id = $1")
+                    .await
+                    .unwrap();
+                client.query_one(&statement, &[&id]).await.unwrap();
+            }
+            base_samples.push(started.elapsed());
+
+            let id = ids[album_pick.next(ids.len())];
+            let started = Instant::now();
+            let r = Call::get(&format!("/v1/listener/albums/{id}"))
+                .send(&router)
+                .await;
+            album_samples.push(started.elapsed());
+            assert_eq!(r.status, 200);
+
+            let (id, _) = tracks[stream_pick.next(tracks.len())];
+            let started = Instant::now();
+            let r = Call::get(&format!("/v1/listener/tracks/{id}/stream"))
+                .send(&router)
+                .await;
+            stream_samples.push(started.elapsed());
+            assert_eq!(r.status, 200);
+        }
+        let (baseline, album, stream) = (
+            stats(base_samples),
+            stats(album_samples),
+            stats(stream_samples),
         );
         let home = stats(
             timed(n / 4, || async {
                 let r = Call::get("/v1/listener/home").send(&router).await;
                 assert_eq!(r.status, 200);
-            })
-            .await,
-        );
-        let mut pick = Lcg(13 + round as u64);
-        let album = stats(
-            timed(n, || {
-                let id = ids[pick.next(ids.len())];
-                let router = &router;
-                async move {
-                    let r = Call::get(&format!("/v1/listener/albums/{id}"))
-                        .send(router)
-                        .await;
-                    assert_eq!(r.status, 200);
-                }
-            })
-            .await,
-        );
-        let mut pick = Lcg(17 + round as u64);
-        let stream = stats(
-            timed(n, || {
-                let (id, _) = tracks[pick.next(tracks.len())];
-                let router = &router;
-                async move {
-                    let r = Call::get(&format!("/v1/listener/tracks/{id}/stream"))
-                        .send(router)
-                        .await;
-                    assert_eq!(r.status, 200);
-                }
             })
             .await,
         );
@@ -293,44 +296,42 @@ pub async fn run() {
 /// with the same arguments, as the listener role (policies applied) and as the administrator
 /// (a superuser, whom policies do not apply to).
 async fn rls_overhead(db: &TestDb, aws: &TestAws, catalogue: &Catalogue, n: usize) {
-    let media = Media::new(aws.storage.clone(), None);
+    // Each side signs its own cover URLs: with one signer the side that reads a release first
+    // would sign its covers and the other find them memoised (aws::presign, shared URLs).
+    let other = TestAws::new().await;
+    let media = [
+        Media::new(aws.storage.clone(), None),
+        Media::new(other.storage.clone(), None),
+    ];
     let viewer = Viewer::default();
     let with_rls = db.pool_as(hound_domain::db::roles::LISTENER);
     let without = db.pool.clone();
-    let mut results = Vec::new();
-    for (name, pool) in [("RLS", &with_rls), ("no RLS", &without)] {
-        let client = pool.get().await.unwrap();
-        let (mut releases, mut tracks) = (Lcg(19), Lcg(23));
-        let album = stats(
-            timed(n, || {
-                let id = ReleaseId::from_uuid(
-                    catalogue.releases[releases.next(catalogue.releases.len())],
-                );
-                let (client, media, viewer) = (&client, &media, &viewer);
-                async move {
-                    hound_domain::listener::album(client, media, viewer, id)
-                        .await
-                        .unwrap();
-                }
-            })
-            .await,
-        );
-        let stream = stats(
-            timed(n, || {
-                let (id, _) = catalogue.tracks[tracks.next(catalogue.tracks.len())];
-                let (client, media, viewer) = (&client, &media, &viewer);
-                async move {
-                    hound_domain::listener::stream(client, media, viewer, TrackId::from_uuid(id))
-                        .await
-                        .unwrap();
-                }
-            })
-            .await,
-        );
-        results.push((name, album, stream));
+    // In turn, one read as each role per step (see the handlers above).
+    let (rls, bare) = (with_rls.get().await.unwrap(), without.get().await.unwrap());
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    let (mut releases, mut tracks) = (Lcg(19), Lcg(23));
+    for _ in 0..n {
+        let release =
+            ReleaseId::from_uuid(catalogue.releases[releases.next(catalogue.releases.len())]);
+        let (track, _) = catalogue.tracks[tracks.next(catalogue.tracks.len())];
+        let track = TrackId::from_uuid(track);
+        for (i, client) in [&rls, &bare].into_iter().enumerate() {
+            let media = &media[i];
+            let started = Instant::now();
+            hound_domain::listener::album(client, media, &viewer, release)
+                .await
+                .unwrap();
+            samples[i].push(started.elapsed());
+            let started = Instant::now();
+            hound_domain::listener::stream(client, media, &viewer, track)
+                .await
+                .unwrap();
+            samples[2 + i].push(started.elapsed());
+        }
     }
-    let (_, album_rls, stream_rls) = &results[0];
-    let (_, album_bare, stream_bare) = &results[1];
+    let [album_rls, album_bare, stream_rls, stream_bare] = samples.map(stats);
+    let (album_rls, album_bare, stream_rls, stream_bare) =
+        (&album_rls, &album_bare, &stream_rls, &stream_bare);
     println!("row-level security: the same domain reads as hound_listener vs as a superuser");
     row("album read, RLS on", album_rls, album_bare, Some(1.2));
     row("stream read, RLS on", stream_rls, stream_bare, Some(1.2));
