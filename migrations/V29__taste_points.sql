@@ -133,12 +133,14 @@ GRANT EXECUTE ON FUNCTION nearest_tracks(float8[], uuid) TO hound_listener;
 -- daily). Writers of points wait for it (SHARE lock; readers go on); the old table is dropped and
 -- the new one takes its name in the same transaction, so a reader sees one or the other, whole.
 -- Gives up (an error; the next run tries again) rather than wait over 5 s for readers to let go.
--- Returns the number of points.
+-- Two runs at once (a schedule delivers at least once) take turns: the second waits for the
+-- first, then rebuilds the table the first left. Returns the number of points.
 CREATE FUNCTION rebuild_taste_points() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     n bigint;
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('rebuild_taste_points'));
     PERFORM set_config('lock_timeout', '5s', true);
     LOCK TABLE taste_points IN SHARE MODE;
     CREATE TABLE taste_points_next (

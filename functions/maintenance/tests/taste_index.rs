@@ -344,3 +344,20 @@ async fn points_written_while_a_rebuild_runs_are_in_the_table_it_leaves() {
     assert_eq!(f.point_of(second).await, Some(expected));
     f.assert_exact("a writer that waited on the rebuild").await;
 }
+
+#[tokio::test]
+async fn two_rebuilds_at_once_take_turns_and_leave_every_point() {
+    let f = Arc::new(Fixture::new().await);
+    let (a, b) = tokio::join!(
+        tokio::spawn({
+            let f = f.clone();
+            async move { f.rebuild().await }
+        }),
+        tokio::spawn({
+            let f = f.clone();
+            async move { f.rebuild().await }
+        }),
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (320, 320));
+    f.assert_exact("after two rebuilds at once").await;
+}
