@@ -303,6 +303,26 @@ const LOAD: &str = "
       FROM users WHERE email LIKE 'active%';
     ANALYZE;";
 
+/// `n` anonymous suggested-next reads of tracks picked from `ids`, each a 200 with items.
+async fn suggested_next(
+    router: &axum::Router,
+    ids: &[Uuid],
+    pick: &mut Lcg,
+    n: usize,
+) -> Vec<std::time::Duration> {
+    timed(n, || {
+        let id = ids[pick.next(ids.len())];
+        async move {
+            let r = Call::get(&format!("/v1/listener/tracks/{id}/suggested-next"))
+                .send(router)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(!r.body["items"].as_array().unwrap().is_empty());
+        }
+    })
+    .await
+}
+
 async fn latency() {
     let tracks: usize = std::env::var("TASTE_TRACKS")
         .ok()
@@ -352,19 +372,7 @@ async fn latency() {
     let n = 500;
     // As tracks arrive, their points go into the suggestions' index in arrival order (here: the
     // load's random order); the daily schedule writes them again in spatial order (V29).
-    let arrival = stats(
-        timed(n, || {
-            let id = ids[rng.next(ids.len())];
-            let router = &router;
-            async move {
-                let r = Call::get(&format!("/v1/listener/tracks/{id}/suggested-next"))
-                    .send(router)
-                    .await;
-                assert_eq!(r.status, 200, "{}", r.body);
-            }
-        })
-        .await,
-    );
+    let arrival = stats(suggested_next(&router, &ids, &mut rng, n).await);
     let started = Instant::now();
     let points = listener::rebuild_taste_index(
         &db.pool_as(hound_domain::db::roles::MAINTENANCE)
@@ -405,21 +413,7 @@ async fn latency() {
     // rebuild above wrote 200 MB, which pushed tracks out of shared buffers).
     bare().await;
     let baseline = stats(bare().await);
-    let mut pick = Lcg(7);
-    let suggested = stats(
-        timed(n, || {
-            let id = ids[pick.next(ids.len())];
-            let router = &router;
-            async move {
-                let r = Call::get(&format!("/v1/listener/tracks/{id}/suggested-next"))
-                    .send(router)
-                    .await;
-                assert_eq!(r.status, 200, "{}", r.body);
-                assert!(!r.body["items"].as_array().unwrap().is_empty());
-            }
-        })
-        .await,
-    );
+    let suggested = stats(suggested_next(&router, &ids, &mut Lcg(7), n).await);
     let mut pick = Lcg(8);
     let votes = stats(
         timed(n, || {
