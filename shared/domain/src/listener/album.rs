@@ -6,6 +6,7 @@
 use deadpool_postgres::GenericClient;
 use postgres_types::Json;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use time::{Date, OffsetDateTime};
 
 use super::error::ListenerError;
@@ -31,7 +32,18 @@ pub struct Album {
     /// Cover URLs by width in pixels (`"300"`, `"600"`, `"1200"`), each in the formats made.
     #[schema(inline)]
     pub cover: Option<Cover>,
-    pub tracks: Vec<AlbumTrack>,
+    #[schema(value_type = Vec<AlbumTrack>)]
+    pub tracks: AlbumTracks,
+}
+
+/// The album's tracks as the response carries them: for a caller who may stream, the list the
+/// database keeps on the release (V28) as it is, written into the response without being
+/// decoded and encoded again; else decoded, to mark every track unplayable.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum AlbumTracks {
+    Stored(Box<RawValue>),
+    Unplayable(Vec<AlbumTrack>),
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -89,15 +101,21 @@ pub async fn album(
         return Err(ListenerError::NotFound);
     }
     let access: Access = row.get("access");
-    let mut tracks = row
-        .try_get::<_, Option<Json<Vec<AlbumTrack>>>>("tracks")?
-        .map(|Json(tracks)| tracks)
-        .unwrap_or_default();
-    if reach != Reach::Stream {
+    let tracks = if reach == Reach::Stream {
+        match row.try_get::<_, Option<Json<Box<RawValue>>>>("tracks")? {
+            Some(Json(list)) => AlbumTracks::Stored(list),
+            None => AlbumTracks::Unplayable(Vec::new()),
+        }
+    } else {
+        let mut tracks = row
+            .try_get::<_, Option<Json<Vec<AlbumTrack>>>>("tracks")?
+            .map(|Json(tracks)| tracks)
+            .unwrap_or_default();
         for track in &mut tracks {
             track.playable = false;
         }
-    }
+        AlbumTracks::Unplayable(tracks)
+    };
     Ok(Album {
         id: row.get("id"),
         title: row.get("title"),

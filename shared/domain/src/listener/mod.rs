@@ -20,7 +20,7 @@ mod telemetry;
 mod telemetry_rules;
 mod viewer;
 
-pub use album::{Album, AlbumTrack, TrackLoudness, album};
+pub use album::{Album, AlbumTrack, AlbumTracks, TrackLoudness, album};
 pub use colisten::{
     CoListenRun, MIN_PAIR_LISTENERS, SESSION_GAP_SECS, SETTLE_SECS, refresh_co_listening,
 };
