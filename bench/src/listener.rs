@@ -224,21 +224,23 @@ pub async fn run() {
             }
             base_samples.push(started.elapsed());
 
+            // The answer is read whole but not decoded: the client's JSON parser is not the
+            // handler's cost (the baseline decodes one row, not a document).
             let id = ids[album_pick.next(ids.len())];
             let started = Instant::now();
-            let r = Call::get(&format!("/v1/listener/albums/{id}"))
-                .send(&router)
+            let status = Call::get(&format!("/v1/listener/albums/{id}"))
+                .status(&router)
                 .await;
             album_samples.push(started.elapsed());
-            assert_eq!(r.status, 200);
+            assert_eq!(status, 200);
 
             let (id, _) = tracks[stream_pick.next(tracks.len())];
             let started = Instant::now();
-            let r = Call::get(&format!("/v1/listener/tracks/{id}/stream"))
-                .send(&router)
+            let status = Call::get(&format!("/v1/listener/tracks/{id}/stream"))
+                .status(&router)
                 .await;
             stream_samples.push(started.elapsed());
-            assert_eq!(r.status, 200);
+            assert_eq!(status, 200);
         }
         let (baseline, album, stream) = (
             stats(base_samples),

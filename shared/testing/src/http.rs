@@ -118,6 +118,21 @@ impl Call {
     }
 
     /// Run the request through `router` in-process.
+    /// Send it and read the whole answer, but only its status: for measuring the handler
+    /// without the caller's own decoding of the body.
+    pub async fn status(self, router: &Router) -> u16 {
+        let request = lambda_http::request::from_str(&self.event().to_string())
+            .expect("a valid API Gateway v2 event");
+        let response = router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("routers are infallible");
+        let status = response.status().as_u16();
+        response.into_body().collect().await.expect("response body");
+        status
+    }
+
     pub async fn send(self, router: &Router) -> TestResponse {
         let request = lambda_http::request::from_str(&self.event().to_string())
             .expect("a valid API Gateway v2 event");
