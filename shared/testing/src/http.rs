@@ -117,30 +117,29 @@ impl Call {
         })
     }
 
-    /// Run the request through `router` in-process.
-    /// Send it and read the whole answer, but only its status: for measuring the handler
-    /// without the caller's own decoding of the body.
-    pub async fn status(self, router: &Router) -> u16 {
+    /// The router's answer to this request, as the Lambda runtime would hand the event over.
+    async fn respond(self, router: &Router) -> http::Response<axum::body::Body> {
         let request = lambda_http::request::from_str(&self.event().to_string())
             .expect("a valid API Gateway v2 event");
-        let response = router
+        router
             .clone()
             .oneshot(request)
             .await
-            .expect("routers are infallible");
+            .expect("routers are infallible")
+    }
+
+    /// Send it and read the whole answer, but only its status: for measuring the handler
+    /// without the caller's own decoding of the body.
+    pub async fn status(self, router: &Router) -> u16 {
+        let response = self.respond(router).await;
         let status = response.status().as_u16();
         response.into_body().collect().await.expect("response body");
         status
     }
 
+    /// Run the request through `router` in-process.
     pub async fn send(self, router: &Router) -> TestResponse {
-        let request = lambda_http::request::from_str(&self.event().to_string())
-            .expect("a valid API Gateway v2 event");
-        let response = router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("routers are infallible");
+        let response = self.respond(router).await;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response
