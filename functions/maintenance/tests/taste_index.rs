@@ -48,10 +48,12 @@ const FROM_TRACKS: &str = "SELECT id, release_id, taste_point::text FROM tracks
 const FROM_COPY: &str = "SELECT track_id, release_id, point::text FROM taste_points
                           ORDER BY track_id";
 
-/// The exact nearest tracks of releases anyone may see, by brute force over the tracks.
+/// The exact nearest tracks of releases anyone may see (as of now: a scheduled release counts
+/// once its time has come), by brute force over the tracks.
 const BRUTE_FORCE: &str = "
     SELECT t.id FROM tracks t JOIN releases r ON r.id = t.release_id
-     WHERE t.taste_point IS NOT NULL AND r.status = 'published' AND r.access <> 'unlisted'
+     WHERE t.taste_point IS NOT NULL AND r.access <> 'unlisted'
+       AND release_effective_status(r.status, r.publish_at) = 'published'
      ORDER BY t.taste_point <-> cube($1::float8[]), t.id LIMIT $2";
 
 type Points = Vec<(Uuid, Uuid, String)>;
@@ -145,6 +147,21 @@ impl Fixture {
             .await
             .unwrap()
             .get(0)
+    }
+
+    /// The point of the first track of the release titled `title`, as a unit vector.
+    async fn first_point_of(&self, title: &str) -> (Uuid, Vec<f64>) {
+        let client = self.db.pool.get().await.unwrap();
+        let row = client
+            .query_one(
+                "SELECT t.id, point_coords(t.taste_point) FROM tracks t
+                   JOIN releases r ON r.id = t.release_id
+                  WHERE r.title = $1 AND t.taste_point IS NOT NULL ORDER BY t.id LIMIT 1",
+                &[&title],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
     }
 
     async fn point_of(&self, track: Uuid) -> Option<String> {
@@ -360,4 +377,123 @@ async fn two_rebuilds_at_once_take_turns_and_leave_every_point() {
     );
     assert_eq!((a.unwrap(), b.unwrap()), (320, 320));
     f.assert_exact("after two rebuilds at once").await;
+}
+
+/// A release's points open and close with it: publishing, unlisting, a scheduled release whose
+/// time comes (with no write at all), and through a rebuild. Checked against brute force, and by
+/// the track nearest to its own point (distance 0) being first or absent.
+#[tokio::test]
+async fn points_follow_their_release_opening_and_closing() {
+    let f = Fixture::new().await;
+    let (track, q) = f.first_point_of("Draft").await;
+    let check = |label: &'static str, open: bool| check_open(&f, track, &q, label, open);
+    check("a draft is suggested to no one", false).await;
+
+    f.execute(
+        "UPDATE releases SET status = 'published', published_at = now() WHERE title = 'Draft'",
+        &[],
+    )
+    .await;
+    check("published", true).await;
+
+    f.execute(
+        "UPDATE releases SET access = 'unlisted' WHERE title = 'Draft'",
+        &[],
+    )
+    .await;
+    check("unlisted", false).await;
+
+    // Scheduled two seconds ahead: closed now, open once the time passes, with no write.
+    f.execute(
+        "UPDATE releases SET access = 'public', status = 'scheduled', published_at = NULL,
+                            publish_at = now() + interval '2 seconds'
+          WHERE title = 'Draft'",
+        &[],
+    )
+    .await;
+    check("scheduled, not yet", false).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    check("scheduled, time passed", true).await;
+
+    // The rebuilt table carries the same openings.
+    f.rebuild().await;
+    check("after a rebuild", true).await;
+    f.execute(
+        "UPDATE releases SET status = 'draft', publish_at = NULL WHERE title = 'Draft'",
+        &[],
+    )
+    .await;
+    check("back to draft, in the rebuilt table", false).await;
+}
+
+/// The nearest tracks to `q` are exact, and the track at `q` is first among them when `open`,
+/// absent otherwise.
+async fn check_open(f: &Fixture, track: Uuid, q: &[f64], label: &str, open: bool) {
+    let nearest = f.nearest(q).await;
+    assert_eq!(nearest, f.brute_force(q, CANDIDATES).await, "{label}");
+    assert_eq!(nearest.first() == Some(&track), open, "{label}");
+    assert_eq!(nearest.contains(&track), open, "{label}");
+}
+
+/// A track analysed while its release is being published or withdrawn: whichever commits first,
+/// the point ends up as open as its release (the tracks trigger reads the release under a share
+/// lock: a release change in flight is waited for, and one arriving later waits for the point).
+#[tokio::test]
+async fn a_point_written_while_its_release_is_published_ends_up_open() {
+    let f = Arc::new(Fixture::new().await);
+    let (track, _) = f.first_point_of("Draft").await;
+    let embedding: Vec<f32> = vec![0.1, 0.9, 0.2, 0.9, 0.3];
+
+    let mut writer = f.db.pool.get().await.unwrap();
+    let tx = writer.transaction().await.unwrap();
+    tx.execute(
+        "UPDATE tracks SET embedding = $2 WHERE id = $1",
+        &[&track, &embedding],
+    )
+    .await
+    .unwrap();
+    let publish = tokio::spawn({
+        let f = f.clone();
+        async move {
+            f.execute(
+                "UPDATE releases SET status = 'published', published_at = now()
+                  WHERE title = 'Draft'",
+                &[],
+            )
+            .await
+        }
+    });
+    f.until_waiting("UPDATE releases SET status = 'published'")
+        .await;
+    tx.commit().await.unwrap();
+    publish.await.unwrap();
+
+    let (first, q) = f.first_point_of("Draft").await;
+    assert_eq!(first, track);
+    check_open(&f, track, &q, "analysed, then published", true).await;
+
+    // The other order: the release goes back to draft in an open transaction, and a track is
+    // analysed meanwhile; its point must end up closed.
+    let tx = writer.transaction().await.unwrap();
+    tx.execute(
+        "UPDATE releases SET status = 'draft', published_at = NULL WHERE title = 'Draft'",
+        &[],
+    )
+    .await
+    .unwrap();
+    let analyse = tokio::spawn({
+        let f = f.clone();
+        async move {
+            f.execute(
+                "UPDATE tracks SET embedding = '{0.9,0.1,0.8,0.1,0.7}' WHERE id = $1",
+                &[&track],
+            )
+            .await
+        }
+    });
+    f.until_waiting("UPDATE tracks SET embedding").await;
+    tx.commit().await.unwrap();
+    analyse.await.unwrap();
+    let (_, q) = f.first_point_of("Draft").await;
+    check_open(&f, track, &q, "unpublished, then analysed", false).await;
 }
