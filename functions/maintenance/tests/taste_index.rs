@@ -42,11 +42,18 @@ const CATALOGUE: &str = "
       FROM (SELECT id FROM releases WHERE title = 'Release' LIMIT 1) r
      CROSS JOIN generate_series(1, 5) p;";
 
-/// Every analysed track's (id, release, point), as the tracks hold them, and as the copy does.
-const FROM_TRACKS: &str = "SELECT id, release_id, taste_point::text FROM tracks
-                            WHERE taste_point IS NOT NULL ORDER BY id";
-const FROM_COPY: &str = "SELECT track_id, release_id, point::text FROM taste_points
-                          ORDER BY track_id";
+/// Every analysed track's (id, release, point and what the copy keeps of its release: when it
+/// opens, its artist, whether it is public), as the tracks and releases hold them, and as the
+/// copy does.
+const FROM_TRACKS: &str = "
+    SELECT t.id, t.release_id,
+           concat_ws(' ', t.taste_point::text, release_open_from(r.status, r.access, r.publish_at),
+                     r.artist_id, r.access = 'public')
+      FROM tracks t JOIN releases r ON r.id = t.release_id
+     WHERE t.taste_point IS NOT NULL ORDER BY t.id";
+const FROM_COPY: &str = "
+    SELECT track_id, release_id, concat_ws(' ', point::text, open_from, artist_id, public)
+      FROM taste_points ORDER BY track_id";
 
 /// The exact nearest tracks of releases anyone may see (as of now: a scheduled release counts
 /// once its time has come), by brute force over the tracks.
@@ -402,10 +409,17 @@ async fn points_follow_their_release_opening_and_closing() {
     )
     .await;
     check("unlisted", false).await;
+    f.execute(
+        "UPDATE releases SET access = 'paid', price_credits = 100 WHERE title = 'Draft'",
+        &[],
+    )
+    .await;
+    check("paid: open to view, the caller's reach decides", true).await;
 
     // Scheduled two seconds ahead: closed now, open once the time passes, with no write.
     f.execute(
-        "UPDATE releases SET access = 'public', status = 'scheduled', published_at = NULL,
+        "UPDATE releases SET access = 'public', price_credits = NULL, status = 'scheduled',
+                            published_at = NULL,
                             publish_at = now() + interval '2 seconds'
           WHERE title = 'Draft'",
         &[],
@@ -429,6 +443,7 @@ async fn points_follow_their_release_opening_and_closing() {
 /// The nearest tracks to `q` are exact, and the track at `q` is first among them when `open`,
 /// absent otherwise.
 async fn check_open(f: &Fixture, track: Uuid, q: &[f64], label: &str, open: bool) {
+    f.assert_exact(label).await;
     let nearest = f.nearest(q).await;
     assert_eq!(nearest, f.brute_force(q, CANDIDATES).await, "{label}");
     assert_eq!(nearest.first() == Some(&track), open, "{label}");

@@ -280,6 +280,52 @@ async fn suggested_next_for_a_track_sounds_like_it_and_respects_reach_votes_and_
     assert_error(&hidden, 404, "not_found");
 }
 
+/// A paid release is open to everyone's view but streamable only by its buyers: it is suggested
+/// to a listener entitled to it, never to anyone else, and follows its release's access.
+#[tokio::test]
+async fn a_paid_release_is_suggested_only_to_those_who_may_stream_it() {
+    let app = App::new().await;
+    let seed_artist = app.account("artist", "seed@example.com").await;
+    let seller = app.account("artist", "seller@example.com").await;
+    let buyer = app.account("listener", "buyer@example.com").await;
+    let browser = app.account("listener", "browser@example.com").await;
+    let (_, seed_tracks) = app.album_near(&seed_artist, BRIGHT, 1).await;
+    let (paid, _) = app.release(&seller, "published", "paid", None).await;
+    let paid_track = app.playable_track(paid, 1, 180_000, -14.0, -1.0).await;
+    app.embed(paid_track, BRIGHT).await;
+    app.entitle(&buyer, paid).await;
+
+    let path = format!("/v1/listener/tracks/{}/suggested-next", seed_tracks[0]);
+    let suggested = |token: Option<String>| {
+        let (app, path) = (&app, &path);
+        async move {
+            let r = app.get(path, token.as_deref()).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().parse::<Uuid>().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(suggested(Some(buyer.token.clone())).await, vec![paid_track]);
+    assert!(suggested(Some(browser.token.clone())).await.is_empty());
+    assert!(suggested(None).await.is_empty());
+
+    // Made public, anyone may stream it, and everyone is offered it.
+    app.execute(
+        "UPDATE releases SET access = 'public', price_credits = NULL WHERE id = $1",
+        &[&paid],
+    )
+    .await;
+    assert_eq!(suggested(None).await, vec![paid_track]);
+    assert_eq!(
+        suggested(Some(browser.token.clone())).await,
+        vec![paid_track]
+    );
+}
+
 #[tokio::test]
 async fn suggested_next_for_an_album_never_names_itself_and_follows_the_callers_taste() {
     let app = App::new().await;

@@ -73,12 +73,14 @@ pub struct Suggestions<T> {
 /// tracks listeners played after seed tracks `$9` (the top `$5` pairs of each, of at least `$10`
 /// listeners), excluding release `$4` (NULL: none). A candidate's score has three parts: its
 /// cosine similarity to `$1`, `$6` times its agreement with the taste, and `$11` times its
-/// co-listening weight (saturating at `$12` listeners). Only candidates the viewer may stream.
-/// Columns: track, release, artist, and the parts.
+/// co-listening weight (saturating at `$12` listeners). Only candidates the viewer may stream:
+/// the KNN's public releases open to everyone are (`release_open_to_all`), without reading their
+/// release rows again; every other candidate's release is read and its reach tested under the
+/// caller's policies. Columns: track, release, artist, and the parts.
 macro_rules! scored_sql {
     () => {
         "near AS (
-             SELECT n.track_id AS id, n.release_id, n.point
+             SELECT n.track_id AS id, n.release_id, n.point, n.artist_id, n.open_to_all
                FROM nearest_tracks($1::float8[], $4) n
          ), partners AS (
              SELECT top.track_b AS id, max(top.listeners) AS listeners
@@ -91,13 +93,15 @@ macro_rules! scored_sql {
               WHERE NOT (top.track_b = ANY ($9::uuid[]))
               GROUP BY top.track_b
          ), candidates AS (
-             SELECT id, release_id, point FROM near
+             SELECT id, release_id, point, artist_id, open_to_all FROM near
              UNION ALL
-             SELECT t.id, t.release_id, t.taste_point
+             SELECT t.id, t.release_id, t.taste_point, NULL, false
                FROM partners pa JOIN tracks t ON t.id = pa.id
               WHERE NOT EXISTS (SELECT 1 FROM near n WHERE n.id = pa.id)
          ), scored AS (
-             SELECT c.id, c.release_id, r.artist_id,
+             SELECT c.id, c.release_id,
+                    coalesce(c.artist_id, (SELECT r.artist_id FROM releases r
+                                            WHERE r.id = c.release_id)) AS artist_id,
                     coalesce(1 - power(c.point <-> cube($1::float8[]), 2) / 2, 0) AS sim,
                     coalesce($6 * (cube_ll_coord(c.point, 1) * ($3::float8[])[1]
                                    + cube_ll_coord(c.point, 2) * ($3::float8[])[2]
@@ -109,10 +113,13 @@ macro_rules! scored_sql {
                                                       / ln(1.0 + $12::float8), 0))
                         AS colisten
                FROM candidates c
-               JOIN releases r ON r.id = c.release_id
                LEFT JOIN partners pa ON pa.id = c.id
               WHERE c.release_id IS DISTINCT FROM $4
-                AND release_reach(r, $2, NULL) = 'stream'
+                -- OR and COALESCE stop at their first answer: a sub-select runs only when
+                -- needed (a lateral join is planned as a join, probing every candidate's row).
+                AND (c.open_to_all
+                     OR (SELECT release_reach(r, $2, NULL) = 'stream' FROM releases r
+                          WHERE r.id = c.release_id))
                 AND NOT EXISTS (SELECT 1 FROM track_votes v
                                  WHERE v.user_id = $2 AND v.track_id = c.id AND v.value < 0)
          )"
