@@ -194,3 +194,72 @@ async fn text_postgres_cannot_store_is_a_400_not_a_500() {
         .await;
     assert_error(&r, 400, "invalid_request");
 }
+
+/// A deleted track, release or account takes its play counts with it (the rollups keep no
+/// foreign keys since V32; statement triggers do what `ON DELETE CASCADE` did).
+#[tokio::test]
+async fn deleting_a_track_a_release_or_an_account_removes_its_counts() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let other = app.account("listener", "other@example.com").await;
+    let (kept_release, _) = app.release(&owner, "published", "public", None).await;
+    let kept = app
+        .playable_track(kept_release, 1, 180_000, -14.0, -3.0)
+        .await;
+    let dropped = app
+        .playable_track(kept_release, 2, 180_000, -14.0, -3.0)
+        .await;
+    let (gone_release, _) = app.release(&owner, "published", "public", None).await;
+    let gone = app
+        .playable_track(gone_release, 1, 180_000, -14.0, -3.0)
+        .await;
+    for listener in [&fan, &other] {
+        let plays = [kept, dropped, gone]
+            .iter()
+            .map(|t| play(Uuid::new_v4(), *t, 60_000, -Duration::minutes(5)))
+            .collect();
+        assert_eq!(post_plays(&app, &listener.token, plays).await.status, 202);
+    }
+    let counts = |sql: &'static str| app.count(sql);
+    assert_eq!(counts("SELECT count(*) FROM play_counts").await, 6);
+    assert_eq!(
+        counts("SELECT sum(plays)::bigint FROM release_play_days").await,
+        6
+    );
+
+    app.execute("DELETE FROM tracks WHERE id = $1", &[&dropped])
+        .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM play_counts WHERE track_id = '{dropped}'"
+        ))
+        .await,
+        0
+    );
+    app.execute("DELETE FROM releases WHERE id = $1", &[&gone_release])
+        .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM release_play_days WHERE release_id = '{gone_release}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        counts("SELECT count(*) FROM play_counts").await,
+        2,
+        "the kept track's counts, one a listener"
+    );
+    app.execute("DELETE FROM users WHERE id = $1", &[&other.user_id])
+        .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM play_counts WHERE user_id = '{}'",
+            fan.user_id
+        ))
+        .await,
+        1
+    );
+    assert_eq!(counts("SELECT count(*) FROM play_counts").await, 1);
+}
