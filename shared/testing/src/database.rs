@@ -123,9 +123,15 @@ impl TestDb {
     /// A pool on this database connecting as a function's role (`hound_domain::db::roles`),
     /// as the function does: row-level security and its grants apply. `pool` is the admin's.
     pub fn pool_as(&self, role: &'static str) -> Pool {
+        self.pool_sized(role, 16)
+    }
+
+    /// [`TestDb::pool_as`] with at most `max_size` connections (one: every checkout is the same
+    /// connection, to read what a request left on it).
+    pub fn pool_sized(&self, role: &'static str, max_size: usize) -> Pool {
         db::pool(&PoolSettings {
             url: SecretString::from(self.url.clone()),
-            max_size: 16,
+            max_size,
             ca_file: None,
             role: Some(role),
         })

@@ -88,7 +88,11 @@ async fn after_track(
     mut db: Db,
     PathId(track): PathId<TrackId>,
 ) -> Result<Json<Suggestions<SuggestedTrack>>, ApiError> {
-    // A transaction even for nobody in particular: the statement's plan setting is local to it.
+    if bearer.is_none() && db.can_run_alone() {
+        // Nobody in particular: two reads, each its own transaction (no settings to carry).
+        let items = listener::suggested_after_track(db.client(), &state.media, None, track).await?;
+        return Ok(Json(items));
+    }
     let (tx, caller) = db.begin_viewing(bearer.as_ref(), None).await?;
     let viewer = caller.map(|c| c.user_id);
     let items = listener::suggested_after_track(&tx, &state.media, viewer, track).await?;
@@ -109,6 +113,10 @@ async fn after_album(
     mut db: Db,
     PathId(album): PathId<ReleaseId>,
 ) -> Result<Json<Suggestions<SuggestedRelease>>, ApiError> {
+    if bearer.is_none() && db.can_run_alone() {
+        let items = listener::suggested_after_album(db.client(), &state.media, None, album).await?;
+        return Ok(Json(items));
+    }
     let (tx, caller) = db.begin_viewing(bearer.as_ref(), None).await?;
     let viewer = caller.map(|c| c.user_id);
     let items = listener::suggested_after_album(&tx, &state.media, viewer, album).await?;
@@ -150,10 +158,14 @@ async fn collective(
     let body = match cached.as_ref() {
         Some((at, body)) if at.elapsed() < COLLECTIVE_TTL => body.clone(),
         _ => {
-            // In a transaction: the suggestion statement's plan setting is local to one.
-            let tx = db.begin().await?;
-            let collective = listener::collective(&tx, &state.media).await?;
-            commit(tx).await?;
+            let collective = if db.can_run_alone() {
+                listener::collective(db.client(), &state.media).await?
+            } else {
+                let tx = db.begin().await?;
+                let collective = listener::collective(&tx, &state.media).await?;
+                commit(tx).await?;
+                collective
+            };
             let body = bytes::Bytes::from(
                 serde_json::to_vec(&collective).map_err(|_| ApiError::internal())?,
             );

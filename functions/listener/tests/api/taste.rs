@@ -542,3 +542,40 @@ async fn what_enough_listeners_played_next_is_suggested_as_listeners_also_played
     assert_eq!(items[once]["reason"], "sounds_like");
     assert!(next < once, "{items:?}");
 }
+
+/// The suggestions run on their generic plan, a setting that must not outlive their statement:
+/// the one connection that served them, with a token and without, plans as usual after.
+#[tokio::test]
+async fn the_suggestions_plan_setting_does_not_outlive_them() {
+    let app = App::new().await;
+    let artist = app.account("artist", "artist@example.com").await;
+    let other = app.account("artist", "other@example.com").await;
+    let ada = app.account("listener", "ada@example.com").await;
+    let (album, tracks) = app.album_near(&artist, BRIGHT, 2).await;
+    app.album_near(&other, BRIGHT, 2).await;
+    let pool = app.db.pool_sized(hound_domain::db::roles::LISTENER, 1);
+    let router = router_with(&app.aws, pool.clone(), None);
+    let paths = [
+        format!("/v1/listener/tracks/{}/suggested-next", tracks[0]),
+        format!("/v1/listener/albums/{album}/suggested-next"),
+    ];
+    for path in &paths {
+        for token in [None, Some(ada.token.as_str())] {
+            let call = Call::get(path);
+            let call = match token {
+                Some(token) => call.bearer(token),
+                None => call,
+            };
+            let r = call.send(&router).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert!(!r.body["items"].as_array().unwrap().is_empty());
+            let client = pool.get().await.unwrap();
+            let mode: String = client
+                .query_one("SHOW plan_cache_mode", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(mode, "auto", "{path}, token: {}", token.is_some());
+        }
+    }
+}

@@ -338,10 +338,11 @@ async fn scored(
         &COLISTEN_WEIGHT,
         &COLISTEN_SATURATION,
     ];
-    // Sent together, answered in order: the setting, then the statement under it.
-    let (_, rows) = tokio::try_join!(
+    // Sent together, run in order: the setting, the statement under it, the reset.
+    let (_, rows, _) = tokio::try_join!(
         db.batch_execute(GENERIC_PLAN),
-        db.query(&statement, &params)
+        db.query(&statement, &params),
+        db.batch_execute(PLAN_AS_USUAL),
     )?;
     Ok(rows)
 }
@@ -350,10 +351,12 @@ async fn scored(
 /// again for each call's parameters while that plan is estimated cheaper than the generic one,
 /// and for these it always is (a NULL viewer or taste folds away), so every call was planned
 /// anew: 1.3–2 ms of a 4.4 ms request at 1 M tracks (the server log's bind durations). The
-/// generic plan is the same shape (KNN, then a probe a candidate). Local to the caller's
-/// transaction; outside one Postgres ignores it with a warning, and the statement is planned
-/// per call as before.
-const GENERIC_PLAN: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
+/// generic plan is the same shape (KNN, then a probe a candidate). A session setting, reset
+/// right after the statement, so that it works with or without a transaction (behind a pooler
+/// the three run in the caller's transaction, on one server connection; if that transaction
+/// fails, its rollback undoes the setting).
+const GENERIC_PLAN: &str = "SET plan_cache_mode = force_generic_plan";
+const PLAN_AS_USUAL: &str = "RESET plan_cache_mode";
 
 /// Release suggestions around a point.
 pub(super) async fn releases_near(
