@@ -208,10 +208,13 @@ pub struct StatsRun {
     pub release_days: u64,
 }
 
+/// The window a run reads: from the last run's end to `$1` seconds ago — never ending before the
+/// last run's end (a run with a longer lag, or one that waited for this row's lock while a later
+/// one committed, would otherwise move the watermark back and the next run count plays twice).
 const WINDOW: &str = "\
     SELECT greatest(plays_until, 'epoch') AS plays_until,
            greatest(saves_until, 'epoch') AS saves_until,
-           now() - make_interval(secs => $1) AS upto
+           greatest(now() - make_interval(secs => $1), plays_until, saves_until) AS upto
       FROM stats_progress FOR UPDATE";
 
 const ADD_PLAYS: &str = "\

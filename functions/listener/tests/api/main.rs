@@ -245,6 +245,29 @@ impl App {
         .send(&self.router)
         .await
     }
+
+    /// Run the maintenance schedule's stats task with no lag, through the maintenance function
+    /// as its own role: plays received so far are counted (popularity, `play_counts`, the
+    /// artists' stats). Its report.
+    pub async fn roll_up(&self) -> serde_json::Value {
+        self.roll_up_lagging(0).await
+    }
+
+    /// The stats task reading plays received up to `lag_secs` ago.
+    pub async fn roll_up_lagging(&self, lag_secs: u32) -> serde_json::Value {
+        let report = maintenance::Maintenance::new(
+            self.db.pool_as(hound_domain::db::roles::MAINTENANCE),
+            self.aws.storage.clone(),
+            self.aws.mailer.clone(),
+        )
+        .handle(
+            serde_json::from_value(serde_json::json!({"task": "stats", "lag_secs": lag_secs}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        serde_json::to_value(report.stats.expect("a stats run")).unwrap()
+    }
 }
 
 /// The listener router over `pool`, with this test's buckets.
