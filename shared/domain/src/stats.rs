@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime};
 use crate::catalog::StudioError;
 use crate::db::{DbError, Tx};
 use crate::ids::{ReleaseId, TrackId};
-use crate::listener::COUNTED_PLAYS_PER_DAY;
+use crate::listener::{COUNTED_PLAY_MS, COUNTED_PLAYS_PER_DAY};
 
 /// Days one stats read may cover.
 pub const MAX_STATS_DAYS: i64 = 366;
@@ -68,7 +68,7 @@ pub struct ReleaseStats {
     pub days: Vec<StatsDay>,
     /// The most played tracks over the range, at most ten.
     pub top_tracks: Vec<TopTrack>,
-    /// Plays received up to this moment are counted (the schedule runs every 15 minutes).
+    /// Plays received up to this moment are counted (the schedule runs every 5 minutes).
     #[serde(with = "time::serde::rfc3339::option")]
     pub as_of: Option<OffsetDateTime>,
 }
@@ -202,6 +202,8 @@ pub async fn release_stats(
 /// What a stats run read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct StatsRun {
+    /// Listener-track-days whose counted plays were added to (`play_counts`).
+    pub counted_days: u64,
     /// Track-days whose plays were added to.
     pub track_days: u64,
     /// Release-days recounted (plays and listeners, or saves).
@@ -213,9 +215,39 @@ pub struct StatsRun {
 /// one committed, would otherwise move the watermark back and the next run count plays twice).
 const WINDOW: &str = "\
     SELECT greatest(plays_until, 'epoch') AS plays_until,
+           greatest(plays_until, counts_from, 'epoch') AS counts_from,
            greatest(saves_until, 'epoch') AS saves_until,
            greatest(now() - make_interval(secs => $1), plays_until, saves_until) AS upto
       FROM stats_progress FOR UPDATE";
+
+/// The plays that count toward popularity and stats, received in the window `($1, $2]`: each
+/// lasted [`COUNTED_PLAY_MS`] (or the whole of a shorter track: `$3`), added per listener, track
+/// and UTC day to `play_counts`; the popularity rollup gains only what each count moved under
+/// the cap of [`COUNTED_PLAYS_PER_DAY`] (`$4`). Runs are serialised by the window's row lock,
+/// and nothing else writes these tables, so one run's arithmetic is never raced.
+const COUNT_PLAYS: &str = "\
+    WITH batch AS (
+        SELECT p.user_id, p.track_id, (p.started_at AT TIME ZONE 'UTC')::date AS day,
+               t.release_id, count(*)::int AS n
+          FROM plays p JOIN tracks t ON t.id = p.track_id
+         WHERE p.received_at > $1 AND p.received_at <= $2
+           AND p.ms_played >= least($3, coalesce(t.duration_ms, $3))
+         GROUP BY 1, 2, 3, 4
+    ), counted AS (
+        INSERT INTO play_counts AS c (user_id, track_id, day, plays)
+        SELECT user_id, track_id, day, n FROM batch ORDER BY 1, 2, 3
+        ON CONFLICT (user_id, track_id, day) DO UPDATE SET plays = c.plays + excluded.plays
+        RETURNING c.user_id, c.track_id, c.day, c.plays
+    ), newly AS (
+        SELECT b.release_id, c.day, least(c.plays, $4) - least(c.plays - b.n, $4) AS n
+          FROM counted c JOIN batch b USING (user_id, track_id, day)
+    ), rolled AS (
+        INSERT INTO release_play_days AS d (release_id, day, plays)
+        SELECT release_id, day, sum(n) FROM newly WHERE n > 0
+         GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (release_id, day) DO UPDATE SET plays = d.plays + excluded.plays
+    )
+    SELECT count(*) FROM counted";
 
 const ADD_PLAYS: &str = "\
     WITH batch AS (
@@ -282,13 +314,29 @@ const RECOUNT_SAVES: &str = "\
 const ADVANCE: &str = "UPDATE stats_progress SET plays_until = $1, saves_until = $1";
 
 /// Roll up what arrived since the last run (the schedule, a service context), in the caller's
-/// transaction: plays received and saves made up to `lag_secs` ago (`STATS_LAG_SECS`).
+/// transaction: plays received and saves made up to `lag_secs` ago (`STATS_LAG_SECS`). First the
+/// counted plays (`play_counts` and the popularity rollup), then the artists' daily stats, which
+/// read those counts.
 pub async fn refresh_stats(tx: &Tx<'_>, lag_secs: u32) -> Result<StatsRun, DbError> {
     let window = tx.prepare_cached(WINDOW).await?;
     let row = tx.query_one(&window, &[&f64::from(lag_secs)]).await?;
     let plays_from: OffsetDateTime = row.get("plays_until");
     let saves_from: OffsetDateTime = row.get("saves_until");
     let upto: OffsetDateTime = row.get("upto");
+    let counts_from: OffsetDateTime = row.get("counts_from");
+    let count = tx.prepare_cached(COUNT_PLAYS).await?;
+    let counted: i64 = tx
+        .query_one(
+            &count,
+            &[
+                &counts_from,
+                &upto,
+                &COUNTED_PLAY_MS,
+                &COUNTED_PLAYS_PER_DAY,
+            ],
+        )
+        .await?
+        .get(0);
     let add = tx.prepare_cached(ADD_PLAYS).await?;
     let added = tx.query(&add, &[&plays_from, &upto]).await?;
     let mut tracks = Vec::with_capacity(added.len());
@@ -309,6 +357,7 @@ pub async fn refresh_stats(tx: &Tx<'_>, lag_secs: u32) -> Result<StatsRun, DbErr
     let advance = tx.prepare_cached(ADVANCE).await?;
     tx.execute(&advance, &[&upto]).await?;
     Ok(StatsRun {
+        counted_days: counted as u64,
         track_days: added.len() as u64,
         release_days,
     })

@@ -67,6 +67,7 @@ async fn home_lists_new_and_popular_public_releases_only() {
     )
     .await;
     app.cover(newer).await;
+    app.roll_up().await;
 
     let r = app.get("/v1/listener/home", None).await;
 
@@ -120,6 +121,7 @@ async fn home_runs_one_statement_whatever_the_number_of_cards() {
     for (i, track) in tracks.iter().enumerate() {
         plays(&app, &fan, *track, 1 + i % 3).await;
     }
+    app.roll_up().await;
     counter.take();
     let full = home().await;
     let with_forty = counter.take();
@@ -182,6 +184,12 @@ async fn popularity_counts_real_listens_a_few_times_per_listener_per_day() {
         app.count("SELECT count(*) FROM plays").await,
         2000 + 50 + 2 + 2
     );
+    let home = app.get("/v1/listener/home", None).await;
+    assert!(
+        ids(&home.body["popular"]).is_empty(),
+        "nothing counts before the schedule's stats run"
+    );
+    app.roll_up().await;
     let counted = |release: Uuid| {
         let app = &app;
         async move {
@@ -207,7 +215,7 @@ async fn popularity_counts_real_listens_a_few_times_per_listener_per_day() {
 }
 
 #[tokio::test]
-async fn concurrent_batches_of_one_listener_count_at_most_three() {
+async fn concurrent_batches_and_runs_count_one_listener_at_most_three_times() {
     let app = App::new().await;
     let owner = app.account("artist", "owner@example.com").await;
     let fan = app.account("listener", "fan@example.com").await;
@@ -215,11 +223,18 @@ async fn concurrent_batches_of_one_listener_count_at_most_three() {
     let track = app.playable_track(release, 1, 180_000, -14.0, -3.0).await;
     let batches = (0..8).map(|_| post_plays(&app, &fan, track, 2, 60_000));
     futures::future::join_all(batches).await;
+    // Two schedule runs at once (a retried invocation beside the next one): one counts.
+    futures::future::join(app.roll_up(), app.roll_up()).await;
     assert_eq!(
         app.count(&format!(
             "SELECT plays FROM release_play_days WHERE release_id = '{release}'"
         ))
         .await,
         3
+    );
+    assert_eq!(
+        app.count("SELECT plays::bigint FROM play_counts").await,
+        16,
+        "every counted play, uncapped, once"
     );
 }

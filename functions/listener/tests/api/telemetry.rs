@@ -45,6 +45,7 @@ async fn a_resent_play_id_is_counted_once_across_two_batches() {
     assert_eq!(second.body["accepted"], 1);
     assert_eq!(second.body["duplicates"], 2);
     assert_eq!(app.count("SELECT count(*) FROM plays").await, 2);
+    app.roll_up().await;
     assert_eq!(
         app.count("SELECT sum(plays)::bigint FROM release_play_days")
             .await,
@@ -221,6 +222,7 @@ async fn deleting_a_track_a_release_or_an_account_removes_its_counts() {
             .collect();
         assert_eq!(post_plays(&app, &listener.token, plays).await.status, 202);
     }
+    app.roll_up().await;
     let counts = |sql: &'static str| app.count(sql);
     assert_eq!(counts("SELECT count(*) FROM play_counts").await, 6);
     assert_eq!(

@@ -39,10 +39,9 @@ pub struct Rejected {
 }
 
 /// Reach of each track as seen by `listener`, with no share token presented (telemetry carries
-/// none): an unlisted release's tracks are unknown here, as row-level security has them. And
-/// its release, which the popularity rollup is kept by.
+/// none): an unlisted release's tracks are unknown here, as row-level security has them.
 const TRACK_FACTS: &str = "\
-    SELECT t.id, t.duration_ms, t.release_id, release_reach(r, $2, NULL) AS reach
+    SELECT t.id, t.duration_ms, release_reach(r, $2, NULL) AS reach
       FROM tracks t JOIN releases r ON r.id = t.release_id
      WHERE t.id = ANY ($1)";
 
@@ -50,7 +49,7 @@ async fn track_facts(
     db: &impl GenericClient,
     listener: UserId,
     ids: &[TrackId],
-) -> Result<HashMap<TrackId, (TrackFacts, Uuid)>, ListenerError> {
+) -> Result<HashMap<TrackId, TrackFacts>, ListenerError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -61,22 +60,13 @@ async fn track_facts(
         .map(|row| {
             (
                 row.get("id"),
-                (
-                    TrackFacts {
-                        duration_ms: row.get("duration_ms"),
-                        reach: row.get("reach"),
-                    },
-                    row.get("release_id"),
-                ),
+                TrackFacts {
+                    duration_ms: row.get("duration_ms"),
+                    reach: row.get("reach"),
+                },
             )
         })
         .collect())
-}
-
-/// Whether a play lasted long enough to count: [`COUNTED_PLAY_MS`], or the whole track when
-/// it is shorter (a track of unknown length needs the full [`COUNTED_PLAY_MS`]).
-fn counts_toward_popularity(ms_played: i64, duration_ms: Option<i32>) -> bool {
-    ms_played >= i64::from(COUNTED_PLAY_MS.min(duration_ms.unwrap_or(COUNTED_PLAY_MS)))
 }
 
 /// Plays per listener, track and UTC day that count toward popularity and stats.
@@ -84,45 +74,18 @@ pub const COUNTED_PLAYS_PER_DAY: i32 = 3;
 /// A play counts once it lasted this long (or the whole track, for shorter ones).
 pub const COUNTED_PLAY_MS: i32 = 30_000;
 
-/// One statement per batch. Every new play is stored; of those really inserted, the ones that
-/// count (lasted ≥ 30 s or the whole track: `$9`, judged from the track facts already read, as
-/// is each play's release `$8`) are added to the listener's per-track per-day count, and the
-/// rollup gains only what that count moved under the cap of three — computed from the count
-/// each upsert returns, so concurrent batches of one listener cannot both count the third play.
-/// Rows are touched in key order so concurrent batches cannot deadlock.
+/// One statement per batch: every new play is stored, ids already seen are ignored. Which plays
+/// count toward popularity and stats (and the cap per listener, track and day) is the stats
+/// schedule's work (`stats::refresh_stats`), not the request's.
 const INSERT_PLAYS: &str = "\
-    WITH input AS (
-        SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::int[], $5::bool[],
-                             $6::play_source[], $8::uuid[], $9::bool[])
-                   AS i(id, started_at, track_id, ms_played, completed, source, release_id,
-                        counts)
-    ), inserted AS (
+    WITH inserted AS (
         INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
-        SELECT id, started_at, $7, track_id, ms_played, completed, source FROM input
+        SELECT i.id, i.started_at, $7, i.track_id, i.ms_played, i.completed, i.source
+          FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::int[], $5::bool[],
+                      $6::play_source[])
+               AS i(id, started_at, track_id, ms_played, completed, source)
         ON CONFLICT DO NOTHING
-        RETURNING id
-    ), qualifying AS (
-        SELECT i.track_id, (i.started_at AT TIME ZONE 'UTC')::date AS day, i.release_id,
-               count(*)::int AS n
-          FROM inserted JOIN input i USING (id)
-         WHERE i.counts
-         GROUP BY 1, 2, 3
-    ), counted AS (
-        INSERT INTO play_counts AS c (user_id, track_id, day, plays)
-        SELECT $7, q.track_id, q.day, q.n FROM qualifying q ORDER BY 2, 3
-        ON CONFLICT (user_id, track_id, day) DO UPDATE SET plays = c.plays + excluded.plays
-        RETURNING c.track_id, c.day, c.plays
-    ), newly AS (
-        SELECT q.release_id, c.day, least(c.plays, $10::int) - least(c.plays - q.n, $10::int) AS n
-          FROM counted c JOIN qualifying q USING (track_id, day)
-    ), rolled AS (
-        INSERT INTO release_play_days AS d (release_id, day, plays)
-        SELECT n.release_id, n.day, sum(n.n)
-          FROM newly n
-         WHERE n.n > 0
-         GROUP BY 1, 2
-         ORDER BY 1, 2
-        ON CONFLICT (release_id, day) DO UPDATE SET plays = d.plays + excluded.plays
+        RETURNING 1
     )
     SELECT count(*) FROM inserted";
 
@@ -171,10 +134,9 @@ pub async fn record_plays(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    let (mut release_id, mut counts) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (index, play) in plays.iter().enumerate() {
         let track = facts.get(&play.track_id);
-        match check_play(play, track.map(|(facts, _)| facts), now) {
+        match check_play(play, track, now) {
             Err(problem) => rejected.push(Rejected {
                 index,
                 id: play.id,
@@ -182,10 +144,6 @@ pub async fn record_plays(
             }),
             Ok(_) if !seen.insert(play.id) => repeated += 1,
             Ok(play_source) => {
-                // check_play accepts only plays of known tracks.
-                let Some((facts, release)) = track else {
-                    continue;
-                };
                 id.push(play.id);
                 started_at.push(play.started_at);
                 track_id.push(play.track_id);
@@ -193,15 +151,13 @@ pub async fn record_plays(
                 ms_played.push(i32::try_from(play.ms_played).unwrap_or(i32::MAX));
                 completed.push(play.completed);
                 source.push(play_source);
-                release_id.push(*release);
-                counts.push(counts_toward_popularity(play.ms_played, facts.duration_ms));
             }
         }
     }
     let accepted = if id.is_empty() {
         0
     } else {
-        let params: [&(dyn ToSql + Sync); 10] = [
+        let params: [&(dyn ToSql + Sync); 7] = [
             &id,
             &started_at,
             &track_id,
@@ -209,9 +165,6 @@ pub async fn record_plays(
             &completed,
             &source,
             &listener,
-            &release_id,
-            &counts,
-            &COUNTED_PLAYS_PER_DAY,
         ];
         insert_batch(db, INSERT_PLAYS, "plays", &params, now).await?
     };
@@ -244,9 +197,7 @@ pub async fn record_events(
     let (mut id, mut at, mut kind, mut track_id, mut props) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (index, event) in events.iter().enumerate() {
-        let track = event
-            .track_id
-            .map(|t| facts.get(&t).map(|(facts, _)| facts));
+        let track = event.track_id.map(|t| facts.get(&t));
         match check_event(event, track, now) {
             Err(problem) => rejected.push(Rejected {
                 index,
@@ -306,21 +257,4 @@ fn is_missing_partition(err: &tokio_postgres::Error) -> bool {
     err.as_db_error().is_some_and(|db| {
         db.code() == &SqlState::CHECK_VIOLATION && db.message().starts_with("no partition")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_play_counts_after_30_seconds_or_the_whole_of_a_shorter_track() {
-        assert!(!counts_toward_popularity(29_999, Some(180_000)));
-        assert!(counts_toward_popularity(30_000, Some(180_000)));
-        // A 20-second track played to its end counts; a second short of it does not.
-        assert!(counts_toward_popularity(20_000, Some(20_000)));
-        assert!(!counts_toward_popularity(19_000, Some(20_000)));
-        // Length unknown: the full 30 seconds.
-        assert!(!counts_toward_popularity(20_000, None));
-        assert!(counts_toward_popularity(30_000, None));
-    }
 }
