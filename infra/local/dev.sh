@@ -68,6 +68,17 @@ export RUST_LOG=${RUST_LOG:-info}
 # locally"). It waits for watch to answer before it polls.
 spawn poller "$(hound_bin)" local-poller --invoke-url http://127.0.0.1:9000 \
     --route "$TRANSCODE_QUEUE_URL=transcoder" --route "$TRANSCODE_DLQ_URL=dead-letter"
+# What EventBridge Scheduler does in AWS, every minute here: the maintenance function's frequent
+# tasks (counted plays and popularity, co-listening, pre-orders, pending mail) with the same
+# inputs as the template's schedules (events/maintenance-*.json), through the same invoke API.
+# A run that fails (watch still compiling) is simply tried again a minute later.
+spawn schedule bash -c 'while sleep 60; do
+    for task in stats co-listening preorders notifications; do
+        curl -sS -o /dev/null -X POST -H "content-type: application/json" \
+            --data-binary "@events/maintenance-$task.json" \
+            http://127.0.0.1:9000/2015-03-31/functions/maintenance/invocations || true
+    done
+done'
 # ---------------------------------------------------------------------------------------------
 
 log "serving the API on http://127.0.0.1:9000 (Ctrl-C to stop)"
