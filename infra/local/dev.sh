@@ -74,7 +74,7 @@ spawn poller "$(hound_bin)" local-poller --invoke-url http://127.0.0.1:9000 \
 # A run that fails (watch still compiling) is simply tried again a minute later.
 spawn schedule bash -c 'while sleep 60; do
     for task in stats co-listening preorders notifications; do
-        curl -sS -o /dev/null -X POST -H "content-type: application/json" \
+        curl -sS -o /dev/null -w "%{http_code} $task\n" -X POST -H "content-type: application/json" \
             --data-binary "@events/maintenance-$task.json" \
             http://127.0.0.1:9000/2015-03-31/functions/maintenance/invocations || true
     done
