@@ -265,3 +265,129 @@ async fn deleting_a_track_a_release_or_an_account_removes_its_counts() {
     );
     assert_eq!(counts("SELECT count(*) FROM play_counts").await, 1);
 }
+
+/// What a release says of its tracks' reach follows every change of the release (V34: each
+/// track carries its release's opening; telemetry and the tracks policy read it first): closed,
+/// unlisted, scheduled, opening by the clock with no write, gated, and a track added later.
+#[tokio::test]
+async fn a_tracks_reach_follows_its_release_opening_closing_and_gating() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (release, _) = app.release(&owner, "published", "public", None).await;
+    let track = app.playable_track(release, 1, 180_000, -14.0, -3.0).await;
+    let outcome = |track: Uuid| {
+        let app = &app;
+        let token = fan.token.clone();
+        async move {
+            let r = post_plays(
+                app,
+                &token,
+                vec![play(Uuid::new_v4(), track, 60_000, -Duration::minutes(1))],
+            )
+            .await;
+            assert_eq!(r.status, 202, "{}", r.body);
+            match r.body["details"]["rejected"][0]["problem"].as_str() {
+                Some(problem) => problem.to_owned(),
+                None => "accepted".to_owned(),
+            }
+        }
+    };
+    let stream = |track: Uuid| {
+        let app = &app;
+        let token = fan.token.clone();
+        async move {
+            app.get(&format!("/v1/listener/tracks/{track}/stream"), Some(&token))
+                .await
+                .status
+        }
+    };
+    let set = |sql: &'static str| {
+        let app = &app;
+        async move { app.execute(sql, &[&release]).await }
+    };
+
+    assert_eq!(outcome(track).await, "accepted");
+    assert_eq!(stream(track).await, 200);
+
+    set("UPDATE releases SET access = 'unlisted' WHERE id = $1").await;
+    assert_eq!(outcome(track).await, "unknown_track");
+    assert_eq!(stream(track).await, 404);
+
+    set("UPDATE releases SET access = 'public', status = 'draft' WHERE id = $1").await;
+    assert_eq!(outcome(track).await, "unknown_track");
+    assert_eq!(stream(track).await, 404);
+
+    // Scheduled two seconds ahead: closed now, open once the time has come, with no write.
+    set(
+        "UPDATE releases SET status = 'scheduled', publish_at = now() + interval '2 seconds'
+          WHERE id = $1",
+    )
+    .await;
+    assert_eq!(outcome(track).await, "unknown_track");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(outcome(track).await, "accepted");
+    assert_eq!(stream(track).await, 200);
+
+    // Open but paid: the release's own rules answer (no entitlement: gated).
+    set("UPDATE releases SET access = 'paid', price_credits = 100 WHERE id = $1").await;
+    assert_eq!(outcome(track).await, "gated");
+
+    // A track added to a closed release is closed; it opens with its release.
+    let (later, _) = app.release(&owner, "draft", "public", None).await;
+    let added = app.playable_track(later, 1, 180_000, -14.0, -3.0).await;
+    assert_eq!(outcome(added).await, "unknown_track");
+    app.execute(
+        "UPDATE releases SET status = 'published', published_at = now() WHERE id = $1",
+        &[&later],
+    )
+    .await;
+    assert_eq!(outcome(added).await, "accepted");
+    assert_eq!(stream(added).await, 200);
+}
+
+/// The values a track carries of its release are the triggers' alone: the studio writing them
+/// for its own unlisted release's track opens nothing.
+#[tokio::test]
+async fn the_studio_cannot_open_a_track_by_writing_its_opening() {
+    let app = App::new().await;
+    let owner = app.account("artist", "owner@example.com").await;
+    let fan = app.account("listener", "fan@example.com").await;
+    let (unlisted, _) = app.release(&owner, "published", "unlisted", None).await;
+    let track = app.playable_track(unlisted, 1, 180_000, -14.0, -3.0).await;
+
+    let studio = app.db.pool_as(hound_domain::db::roles::STUDIO);
+    let mut client = studio.get().await.unwrap();
+    let tx = client.transaction().await.unwrap();
+    let id = owner.user_id.to_string();
+    tx.execute(
+        "SELECT set_config('hound.user_id', $1, true), set_config('hound.roles', 'artist', true)",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    let updated = tx
+        .execute(
+            "UPDATE tracks SET open_from = '-infinity', public = true WHERE id = $1",
+            &[&track],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(updated, 1, "the studio may update its own track");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM tracks WHERE id = '{track}' AND open_from IS NULL AND NOT public"
+        ))
+        .await,
+        1
+    );
+    let r = post_plays(
+        &app,
+        &fan.token,
+        vec![play(Uuid::new_v4(), track, 60_000, -Duration::minutes(1))],
+    )
+    .await;
+    assert_eq!(r.body["details"]["rejected"][0]["problem"], "unknown_track");
+}

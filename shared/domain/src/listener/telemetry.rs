@@ -39,10 +39,16 @@ pub struct Rejected {
 }
 
 /// Reach of each track as seen by `listener`, with no share token presented (telemetry carries
-/// none): an unlisted release's tracks are unknown here, as row-level security has them.
+/// none): an unlisted release's tracks are unknown here, as row-level security has them. A
+/// track of a public release open to everyone is streamable by anyone (`release_reach`'s first
+/// rule), which the track's own row tells (V34); only the others' releases are read.
 const TRACK_FACTS: &str = "\
-    SELECT t.id, t.duration_ms, release_reach(r, $2, NULL) AS reach
-      FROM tracks t JOIN releases r ON r.id = t.release_id
+    SELECT t.id, t.duration_ms,
+           CASE WHEN t.public AND t.open_from <= now() THEN 'stream'::release_reach
+                ELSE coalesce((SELECT release_reach(r, $2, NULL) FROM releases r
+                                WHERE r.id = t.release_id), 'hidden')
+           END AS reach
+      FROM tracks t
      WHERE t.id = ANY ($1)";
 
 async fn track_facts(
