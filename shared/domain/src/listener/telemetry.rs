@@ -244,8 +244,13 @@ async fn insert_batch(
     now: OffsetDateTime,
 ) -> Result<u64, ListenerError> {
     let statement = db.prepare_cached(sql).await?;
-    db.batch_execute("SAVEPOINT telemetry_batch").await?;
-    match db.query_one(&statement, params).await {
+    // Sent together, run in order: the savepoint costs no round trip of its own.
+    let (saved, inserted) = tokio::join!(
+        db.batch_execute("SAVEPOINT telemetry_batch"),
+        db.query_one(&statement, params),
+    );
+    saved?;
+    match inserted {
         Ok(row) => Ok(row.get::<_, i64>(0) as u64),
         Err(err) if is_missing_partition(&err) => {
             tracing::warn!(table, "telemetry partition missing; creating it");
