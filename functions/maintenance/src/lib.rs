@@ -248,6 +248,7 @@ async fn handle(maintenance: &Maintenance, task: Task) -> anyhow::Result<Report>
             let run = stats::refresh_stats(&tx, lag_secs).await?;
             tx.commit().await?;
             tracing::info!(
+                counted_days = run.counted_days,
                 track_days = run.track_days,
                 release_days = run.release_days,
                 "stats rolled up"
