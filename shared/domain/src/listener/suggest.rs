@@ -29,8 +29,9 @@ pub const COLISTEN_WEIGHT: f64 = 0.5;
 pub const COLISTEN_SATURATION: f64 = 20.0;
 /// Nearest tracks considered before filtering and ranking (held by the SQL function
 /// `nearest_tracks` as a literal, for its plan: a test checks the two agree), and co-listened
-/// tracks per seed.
-pub const CANDIDATES: i64 = 100;
+/// tracks per seed. 50 since V36 (100 before): the KNN's cost grows with it, and 50 fill a list
+/// of `SUGGESTIONS` at `PER_ARTIST` unless a few artists hold the seed's whole neighbourhood.
+pub const CANDIDATES: i64 = 50;
 /// Items per list, and per artist within it.
 pub const SUGGESTIONS: i64 = 20;
 pub const PER_ARTIST: i64 = 2;
