@@ -203,6 +203,11 @@ async fn suggested_next_for_a_track_sounds_like_it_and_respects_reach_votes_and_
     let gloomy = app.account("artist", "gloomy@example.com").await;
     let ada = app.account("listener", "ada@example.com").await;
     let (seed_release, seed_tracks) = app.album_near(&seed_artist, BRIGHT, 3).await;
+    let path = format!("/v1/listener/tracks/{}/suggested-next", seed_tracks[0]);
+    // Alone in the catalogue, a seed the caller reaches has nothing to suggest: 200, no items.
+    let alone = app.get(&path, None).await;
+    assert_eq!(alone.status, 200, "{}", alone.body);
+    assert_eq!(alone.body["items"], json!([]));
     // Three bright albums by one artist, one by another, a dark one, and a bright draft.
     let mut prolific_tracks = Vec::new();
     for _ in 0..3 {
@@ -214,7 +219,6 @@ async fn suggested_next_for_a_track_sounds_like_it_and_respects_reach_votes_and_
     let draft_track = app.playable_track(draft, 1, 1000, -14.0, -1.0).await;
     app.embed(draft_track, BRIGHT).await;
 
-    let path = format!("/v1/listener/tracks/{}/suggested-next", seed_tracks[0]);
     // No plays at all, and no token: the catalogue alone answers.
     let anonymous = app.get(&path, None).await;
     assert_eq!(anonymous.status, 200, "{}", anonymous.body);

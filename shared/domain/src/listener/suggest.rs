@@ -8,7 +8,7 @@
 //! voted down, at most `PER_ARTIST` items per artist.
 
 use deadpool_postgres::GenericClient;
-use postgres_types::ToSql;
+use postgres_types::{ToSql, Type};
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -70,20 +70,27 @@ pub struct Suggestions<T> {
 }
 
 /// Scores candidates for viewer `$2` with held taste `$3` (NULL without one): the
-/// [`CANDIDATES`] analysed tracks nearest to point `$1` (`nearest_tracks`, migrations/V29: an
-/// exact KNN over a spatially ordered copy of the points, of releases anyone may see), and the
+/// [`CANDIDATES`] analysed tracks nearest to the query point (`nearest_tracks`, migrations/V29:
+/// an exact KNN over a spatially ordered copy of the points, of releases anyone may see), and the
 /// tracks listeners played after seed tracks `$9` (the top `$5` pairs of each, of at least `$10`
-/// listeners), excluding release `$4` (NULL: none). A candidate's score has three parts: its
-/// cosine similarity to `$1`, `$6` times its agreement with the taste, and `$11` times its
+/// listeners), excluding a release (NULL: none). The point and the release are the macro's two
+/// expressions: `$1` and `$4` as given, or read from the seed track within the statement. A
+/// candidate's score has three parts: its
+/// cosine similarity to the point, `$6` times its agreement with the taste, and `$11` times its
 /// co-listening weight (saturating at `$12` listeners). Only candidates the viewer may stream:
 /// the KNN's public releases open to everyone are (`release_open_to_all`), without reading their
 /// release rows again; every other candidate's release is read and its reach tested under the
 /// caller's policies. Columns: track, release, artist, and the parts.
 macro_rules! scored_sql {
-    () => {
-        "near AS (
+    ($point:literal, $exclude:literal) => {
+        concat!(
+            "near AS (
              SELECT n.track_id AS id, n.release_id, n.point, n.artist_id, n.open_to_all
-               FROM nearest_tracks($1::float8[], $4) n
+               FROM nearest_tracks(",
+            $point,
+            ", ",
+            $exclude,
+            ") n
          ), partners AS (
              SELECT top.track_b AS id, max(top.listeners) AS listeners
                FROM unnest($9::uuid[]) AS seed(id)
@@ -104,7 +111,9 @@ macro_rules! scored_sql {
              SELECT c.id, c.release_id,
                     coalesce(c.artist_id, (SELECT r.artist_id FROM releases r
                                             WHERE r.id = c.release_id)) AS artist_id,
-                    coalesce(1 - power(c.point <-> cube($1::float8[]), 2) / 2, 0) AS sim,
+                    coalesce(1 - power(c.point <-> cube(",
+            $point,
+            "), 2) / 2, 0) AS sim,
                     coalesce($6 * (cube_ll_coord(c.point, 1) * ($3::float8[])[1]
                                    + cube_ll_coord(c.point, 2) * ($3::float8[])[2]
                                    + cube_ll_coord(c.point, 3) * ($3::float8[])[3]
@@ -116,7 +125,9 @@ macro_rules! scored_sql {
                         AS colisten
                FROM candidates c
                LEFT JOIN partners pa ON pa.id = c.id
-              WHERE c.release_id IS DISTINCT FROM $4
+              WHERE c.release_id IS DISTINCT FROM ",
+            $exclude,
+            "
                 -- OR and COALESCE stop at their first answer: a sub-select runs only when
                 -- needed (a lateral join is planned as a join, probing every candidate's row).
                 AND (c.open_to_all
@@ -125,6 +136,7 @@ macro_rules! scored_sql {
                 AND NOT EXISTS (SELECT 1 FROM track_votes v
                                  WHERE v.user_id = $2 AND v.track_id = c.id AND v.value < 0)
          )"
+        )
     };
 }
 
@@ -143,9 +155,19 @@ macro_rules! card_columns_sql {
 
 pub(crate) use card_columns_sql;
 
+/// The seed track is `$9`'s one element, read in the same statement (not a round trip of its
+/// own): no row at all when the viewer does not reach it, one row with no track when nothing
+/// is suggested. `$1` and `$4` go unused (the parameters are typed, `PARAMETER_TYPES`).
 const TRACK_SUGGESTIONS: &str = concat!(
-    "WITH ",
-    scored_sql!(),
+    "WITH origin AS MATERIALIZED (
+         SELECT t.release_id, point_coords(t.taste_point) AS point
+           FROM tracks t JOIN releases r ON r.id = t.release_id
+          WHERE t.id = ($9::uuid[])[1] AND release_reach(r, $2, NULL) <> 'hidden'
+     ), ",
+    scored_sql!(
+        "(SELECT point FROM origin)",
+        "(SELECT release_id FROM origin)"
+    ),
     ", ranked AS (
          SELECT s.*, s.sim + s.taste + s.colisten AS score,
                 row_number() OVER (PARTITION BY s.artist_id
@@ -157,16 +179,17 @@ const TRACK_SUGGESTIONS: &str = concat!(
      )
      SELECT k.id, t.title, t.duration_ms, t.explicit, k.score, k.sim, k.taste, k.colisten, ",
     card_columns_sql!(),
-    " FROM top k
-       JOIN tracks t ON t.id = k.id
-       JOIN releases r ON r.id = k.release_id
-       JOIN artist_profiles a ON a.id = r.artist_id
+    " FROM origin
+       LEFT JOIN (top k
+                  JOIN tracks t ON t.id = k.id
+                  JOIN releases r ON r.id = k.release_id
+                  JOIN artist_profiles a ON a.id = r.artist_id) ON true
       ORDER BY k.score DESC, k.id"
 );
 
 const RELEASE_SUGGESTIONS: &str = concat!(
     "WITH ",
-    scored_sql!(),
+    scored_sql!("$1::float8[]", "$4"),
     ", best AS (
          SELECT DISTINCT ON (s.release_id) s.release_id, s.artist_id,
                 s.sim + s.taste + s.colisten AS score, s.sim, s.taste, s.colisten
@@ -187,12 +210,6 @@ const RELEASE_SUGGESTIONS: &str = concat!(
        JOIN artist_profiles a ON a.id = r.artist_id
       ORDER BY k.score DESC, k.release_id"
 );
-
-/// The seed track, if the viewer reaches it: its release and point.
-const SEED_TRACK: &str = "\
-    SELECT t.release_id, point_coords(t.taste_point) AS point
-      FROM tracks t JOIN releases r ON r.id = t.release_id
-     WHERE t.id = $1 AND release_reach(r, $2, NULL) <> 'hidden'";
 
 /// The seed album, if the viewer reaches it, and the mean direction of its analysed tracks.
 const SEED_ALBUM: &str = "\
@@ -255,22 +272,23 @@ pub async fn suggested_after_track(
     viewer: Option<UserId>,
     track: TrackId,
 ) -> Result<Suggestions<SuggestedTrack>, ListenerError> {
-    let statement = db.prepare_cached(SEED_TRACK).await?;
-    let seed = db
-        .query_opt(&statement, &[&track, &viewer])
-        .await?
-        .ok_or(ListenerError::NotFound)?;
-    // Not analysed yet: no point, but co-listening may still answer.
-    let point: Option<Vec<f64>> = seed.get("point");
     let taste = caller_taste(db, viewer).await?.map(|w| w.to_vec());
+    // The statement reads the seed's point and release itself (a seed not analysed yet has no
+    // point, but co-listening may still answer).
     let around = Around {
-        point: point.as_deref(),
+        point: None,
         seeds: &[track],
-        exclude: Some(seed.get("release_id")),
+        exclude: None,
     };
     let rows = scored(db, TRACK_SUGGESTIONS, &around, viewer, &taste).await?;
+    if rows.is_empty() {
+        return Err(ListenerError::NotFound);
+    }
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
+        if row.get::<_, Option<TrackId>>("id").is_none() {
+            continue;
+        }
         items.push(SuggestedTrack {
             id: row.get("id"),
             title: row.get("title"),
@@ -324,7 +342,7 @@ async fn scored(
     viewer: Option<UserId>,
     taste: &Option<Vec<f64>>,
 ) -> Result<Vec<Row>, ListenerError> {
-    let statement = db.prepare_cached(sql).await?;
+    let statement = db.prepare_typed_cached(sql, &PARAMETER_TYPES).await?;
     let params: [&(dyn ToSql + Sync); 12] = [
         &around.point,
         &viewer,
@@ -347,6 +365,23 @@ async fn scored(
     )?;
     Ok(rows)
 }
+
+/// The suggestion statements' parameters, typed (`scored`'s list): the track statement does not
+/// use all of them.
+const PARAMETER_TYPES: [Type; 12] = [
+    Type::FLOAT8_ARRAY,
+    Type::UUID,
+    Type::FLOAT8_ARRAY,
+    Type::UUID,
+    Type::INT8,
+    Type::FLOAT8,
+    Type::INT8,
+    Type::INT8,
+    Type::UUID_ARRAY,
+    Type::INT4,
+    Type::FLOAT8,
+    Type::FLOAT8,
+];
 
 /// The suggestion statements run on their generic plan. Postgres plans a prepared statement
 /// again for each call's parameters while that plan is estimated cheaper than the generic one,
