@@ -80,31 +80,24 @@ pub const COUNTED_PLAYS_PER_DAY: i32 = 3;
 /// A play counts once it lasted this long (or the whole track, for shorter ones).
 pub const COUNTED_PLAY_MS: i32 = 30_000;
 
-/// One statement per batch: every new play is stored, ids already seen are ignored. Which plays
+/// One statement per batch: every new play is stored, ids already seen are ignored (the command's
+/// row count is the new ones: no RETURNING to collect). Which plays
 /// count toward popularity and stats (and the cap per listener, track and day) is the stats
 /// schedule's work (`stats::refresh_stats`), not the request's.
 const INSERT_PLAYS: &str = "\
-    WITH inserted AS (
-        INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
-        SELECT i.id, i.started_at, $7, i.track_id, i.ms_played, i.completed, i.source
-          FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::int[], $5::bool[],
-                      $6::play_source[])
-               AS i(id, started_at, track_id, ms_played, completed, source)
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-    )
-    SELECT count(*) FROM inserted";
+    INSERT INTO plays (id, started_at, user_id, track_id, ms_played, completed, source)
+    SELECT i.id, i.started_at, $7, i.track_id, i.ms_played, i.completed, i.source
+      FROM unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::int[], $5::bool[],
+                  $6::play_source[])
+           AS i(id, started_at, track_id, ms_played, completed, source)
+    ON CONFLICT DO NOTHING";
 
 const INSERT_EVENTS: &str = "\
-    WITH inserted AS (
-        INSERT INTO listen_events (id, at, user_id, type, track_id, props)
-        SELECT i.id, i.at, $6, i.type, i.track_id, coalesce(i.props, '{}')
-          FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::jsonb[])
-               AS i(id, at, type, track_id, props)
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-    )
-    SELECT count(*) FROM inserted";
+    INSERT INTO listen_events (id, at, user_id, type, track_id, props)
+    SELECT i.id, i.at, $6, i.type, i.track_id, coalesce(i.props, '{}')
+      FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::uuid[], $5::jsonb[])
+           AS i(id, at, type, track_id, props)
+    ON CONFLICT DO NOTHING";
 
 fn too_many(field: &'static str, len: usize) -> Option<ListenerError> {
     (len > MAX_BATCH).then(|| ListenerError::field(field, format!("at most {MAX_BATCH} items")))
@@ -247,18 +240,17 @@ async fn insert_batch(
     // Sent together, run in order: the savepoint costs no round trip of its own.
     let (saved, inserted) = tokio::join!(
         db.batch_execute("SAVEPOINT telemetry_batch"),
-        db.query_one(&statement, params),
+        db.execute(&statement, params),
     );
     saved?;
     match inserted {
-        Ok(row) => Ok(row.get::<_, i64>(0) as u64),
+        Ok(rows) => Ok(rows),
         Err(err) if is_missing_partition(&err) => {
             tracing::warn!(table, "telemetry partition missing; creating it");
             db.batch_execute("ROLLBACK TO SAVEPOINT telemetry_batch")
                 .await?;
             crate::partitions::ensure_table(db, table, now - MAX_AGE, 3).await?;
-            let row = db.query_one(&statement, params).await?;
-            Ok(row.get::<_, i64>(0) as u64)
+            Ok(db.execute(&statement, params).await?)
         }
         Err(err) => Err(err.into()),
     }
